@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs the Debian packages needed to build, test and run climits-manager; a no-op when
+# they are all present. Debian 12, as root (or with sudo).
+set -euo pipefail
+
+packages=(
+  # build
+  g++ cmake make pkg-config
+  libyaml-cpp-dev libuv1-dev libspdlog-dev doctest-dev libcli11-dev nlohmann-json3-dev
+  # tests: schema validation, and the cgroup v2 VM (qemu under TCG, busybox initramfs)
+  python3 python3-jsonschema python3-yaml
+  qemu-system-x86 busybox-static xz-utils cpio
+)
+
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
+    missing+=("$package")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+as_root=()
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "install-deps: run as root to install: ${missing[*]}" >&2; exit 2; }
+  as_root=(sudo)
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+"${as_root[@]}" apt-get update -qq
+"${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

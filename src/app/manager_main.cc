@@ -1,0 +1,30 @@
+// climits-manager: the daemon's command line.
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "app/check_command.h"
+#include "build_info.h"
+
+int main(int argc, char** argv) {
+  CLI::App cli{"climits-manager: run programs in memory-limited cgroups and keep them running"};
+  cli.set_version_flag("--version", "climits-manager " CLIMITS_VERSION);
+  std::string config_path = "/etc/climits-manager/programs.yaml";
+  bool check_only = false;
+  std::string log_level;
+  cli.add_option("-c,--config", config_path, "Configuration file")->capture_default_str();
+  cli.add_flag("--check", check_only,
+               "Validate the configuration and the cgroup setup, print every error, and exit "
+               "(0 = valid, 1 = invalid)");
+  cli.add_option("--log-level", log_level, "Log level (overrides the file's manager.log_level)")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+  try {
+    cli.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = cli.exit(e);
+    return code == 0 ? 0 : climits::app::kExitConfigError;
+  }
+  if (check_only) return climits::app::run_check(config_path, std::cout, std::cerr);
+  std::cerr << "climits-manager: running programs is not implemented yet; use --check to "
+               "validate a configuration\n";
+  return climits::app::kExitEnvironmentError;
+}

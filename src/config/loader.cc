@@ -1,0 +1,502 @@
+#include "config/loader.h"
+
+#include <grp.h>
+
+#include <cstring>
+
+#include <filesystem>
+#include <map>
+#include <regex>
+
+#include "config/units.h"
+#include "config/yaml_reader.h"
+#include "util/file_io.h"
+#include "util/text.h"
+
+namespace climits::config {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// Smallest unit-less byte count accepted for memory limits and log sizes: anything below one
+// page is almost certainly a forgotten unit ("max: 60" meaning 60M).
+constexpr std::uint64_t kMinPlainBytes = 4096;
+constexpr std::int64_t kPidMaxLimit = 4194304;  // PID_MAX_LIMIT on 64-bit Linux
+constexpr std::size_t kUnixSocketPathMax = 107;  // sizeof(sockaddr_un::sun_path) - 1
+
+std::string resolve(const std::string& base_dir, const std::string& path) {
+  if (path.empty() || path.front() == '/') return fs::path(path).lexically_normal().string();
+  return (fs::path(base_dir) / path).lexically_normal().string();
+}
+
+bool is_account_name(const std::string& name) {
+  static const std::regex kPattern("[a-z_][a-z0-9_.-]{0,31}\\$?|[0-9]{1,10}");
+  return std::regex_match(name, kPattern);
+}
+
+bool is_env_name(const std::string& name) {
+  static const std::regex kPattern("[A-Za-z_][A-Za-z0-9_]*");
+  return std::regex_match(name, kPattern);
+}
+
+// Reads the keys of one program (or of the defaults: section) onto `program`, which already
+// holds the inherited values: mappings merge key by key, so a program that sets memory.high
+// keeps the memory.max of its defaults.
+class ProgramReader {
+ public:
+  ProgramReader(YamlReader& reader, std::string base_dir)
+      : r_(reader), base_dir_(std::move(base_dir)) {}
+
+  // Returns whether `command` was given.
+  bool read(const Located& value, Program& p) {
+    bool has_command = false;
+    r_.read_mapping(value, {
+        {"command", [&](const Located& v) { has_command = read_command(v, p); }},
+        {"directory", [&](const Located& v) {
+           if (auto s = r_.string(v, "/opt/app")) p.directory = resolve(base_dir_, *s);
+         }},
+        {"environment", [&](const Located& v) { read_environment(v, p); }},
+        {"user", [&](const Located& v) { read_account(v, p.user, "user", "nobody"); }},
+        {"group", [&](const Located& v) { read_account(v, p.group, "group", "nogroup"); }},
+        {"umask", [&](const Located& v) { read_umask(v, p); }},
+        {"autostart", [&](const Located& v) { assign(p.autostart, r_.boolean(v)); }},
+        {"memory", [&](const Located& v) { read_memory(v, p.memory); }},
+        {"pids_max", [&](const Located& v) { read_pids_max(v, p); }},
+        {"restart", [&](const Located& v) { read_restart(v, p.restart); }},
+        {"start", [&](const Located& v) {
+           r_.read_mapping(v, {{"settle", [&](const Located& s) {
+                                  assign(p.start_settle, r_.duration(s));
+                                }}});
+         }},
+        {"stop", [&](const Located& v) { read_stop(v, p.stop); }},
+        {"stdout", [&](const Located& v) { read_output(v, p.stdout_output, false); }},
+        {"stderr", [&](const Located& v) { read_output(v, p.stderr_output, true); }},
+    });
+    return has_command;
+  }
+
+ private:
+  template <typename T, typename U>
+  static void assign(T& target, const std::optional<U>& value) {
+    if (value) target = static_cast<T>(*value);
+  }
+
+  bool read_command(const Located& v, Program& p) {
+    std::vector<std::string> words;
+    if (v.node.IsSequence()) {
+      std::size_t index = 0;
+      for (const auto& item : v.node) {
+        Located element{item, item.Mark(), v.path + "[" + std::to_string(index++) + "]"};
+        if (!item.IsScalar()) {
+          r_.error(element, "expected a string, found " + describe_node(item));
+          return true;
+        }
+        words.push_back(item.Scalar());
+      }
+    } else if (v.node.IsScalar()) {
+      words = split_words(v.node.Scalar());
+    } else {
+      r_.error(v, "expected a list of strings such as [\"./app\", \"--verbose\"], found " +
+                      describe_node(v.node));
+      return true;
+    }
+    if (words.empty() || words.front().empty()) {
+      r_.error(v, "is empty (use e.g. [\"./app\", \"--verbose\"])");
+      return true;
+    }
+    for (const auto& word : words) {
+      if (word.find('\0') != std::string::npos) {
+        r_.error(v, "contains a NUL byte");
+        return true;
+      }
+    }
+    // A bare name ("sleep") is looked up in PATH at start; anything with a slash is a path.
+    if (words.front().find('/') != std::string::npos)
+      words.front() = resolve(base_dir_, words.front());
+    p.command = std::move(words);
+    return true;
+  }
+
+  void read_environment(const Located& v, Program& p) {
+    r_.read_entries(v, "variables", [&](const std::string& name, const Located& value) {
+      if (!is_env_name(name)) {
+        r_.error(value.key_at, value.path, "\"" + name + "\" is not a valid variable name (use letters, digits and _, "
+                        "not starting with a digit)");
+        return;
+      }
+      if (!value.node.IsScalar()) {
+        r_.error(value, "expected a string value such as \"50\", found " +
+                            describe_node(value.node));
+        return;
+      }
+      p.environment[name] = value.node.Scalar();
+    });
+  }
+
+  void read_account(const Located& v, std::optional<std::string>& target, const char* what,
+                    const char* example) {
+    auto name = r_.string(v, example);
+    if (!name) return;
+    if (!is_account_name(*name)) {
+      r_.error(v, "\"" + *name + "\" is not a valid " + what + " name or id (use e.g. " +
+                      example + " or 65534)");
+      return;
+    }
+    target = *name;
+  }
+
+  void read_umask(const Located& v, Program& p) {
+    auto text = r_.string(v, "022");
+    if (!text) return;
+    auto mask = parse_umask(*text);
+    if (!mask) {
+      r_.error(v, "\"" + *text + "\" is not a umask (use three octal digits such as 022 or 077)");
+      return;
+    }
+    p.umask = *mask;
+  }
+
+  void read_memory(const Located& v, MemorySettings& m) {
+    r_.read_mapping(v, {
+        {"max", [&](const Located& s) { assign(m.max, r_.size(s, kMinPlainBytes)); }},
+        {"high", [&](const Located& s) { assign(m.high, r_.size(s, kMinPlainBytes)); }},
+        {"swap_max", [&](const Located& s) { assign(m.swap_max, r_.size(s, 0)); }},
+        {"swappiness", [&](const Located& s) { assign(m.swappiness, r_.integer(s, 0, 100)); }},
+        {"oom_group", [&](const Located& s) { assign(m.oom_group, r_.boolean(s)); }},
+    });
+  }
+
+  void read_pids_max(const Located& v, Program& p) {
+    if (v.node.IsScalar() && v.node.Scalar() == "max") {
+      p.pids_max.reset();
+      return;
+    }
+    if (v.node.IsScalar() && !parse_u64(v.node.Scalar()) && v.node.Scalar().front() != '-') {
+      r_.error(v, "\"" + v.node.Scalar() + "\" is not a task count (use a whole number from 1 to " +
+                      std::to_string(kPidMaxLimit) + ", or max)");
+      return;
+    }
+    if (auto n = r_.integer(v, 1, kPidMaxLimit)) p.pids_max = static_cast<std::uint64_t>(*n);
+  }
+
+  void read_restart(const Located& v, RestartSettings& rs) {
+    r_.read_mapping(v, {
+        {"policy", [&](const Located& s) {
+           if (auto i = r_.choice(s, {"always", "on-failure", "on-oom", "never"},
+                                  "a restart policy"))
+             rs.policy = static_cast<RestartPolicy>(*i);
+         }},
+        {"backoff", [&](const Located& s) {
+           r_.read_mapping(s, {
+               {"initial", [&](const Located& d) { assign(rs.backoff.initial, r_.duration(d)); }},
+               {"max", [&](const Located& d) { assign(rs.backoff.max, r_.duration(d)); }},
+               {"factor", [&](const Located& d) { assign(rs.backoff.factor, r_.number(d, 1, 100)); }},
+               {"jitter", [&](const Located& d) { assign(rs.backoff.jitter, r_.number(d, 0, 1)); }},
+           });
+         }},
+        {"reset_after", [&](const Located& s) { assign(rs.reset_after, r_.duration(s)); }},
+        {"limit", [&](const Located& s) {
+           r_.read_mapping(s, {
+               {"burst", [&](const Located& d) { assign(rs.limit.burst, r_.integer(d, 1, 10000)); }},
+               {"interval", [&](const Located& d) {
+                  auto interval = r_.duration(d);
+                  if (interval && interval->count() == 0)
+                    r_.error(d, "must be more than zero (use e.g. 120s)");
+                  else
+                    assign(rs.limit.interval, interval);
+                }},
+           });
+         }},
+    });
+  }
+
+  void read_stop(const Located& v, StopSettings& stop) {
+    r_.read_mapping(v, {
+        {"signal", [&](const Located& s) {
+           auto name = r_.string(s, "TERM");
+           if (!name) return;
+           auto number = parse_signal(*name);
+           if (!number) {
+             r_.error(s, "\"" + *name + "\" is not a signal that can stop a program "
+                             "(use e.g. TERM, INT, QUIT, HUP, USR1 or KILL)");
+             return;
+           }
+           stop.signal = *number;
+         }},
+        {"timeout", [&](const Located& s) { assign(stop.timeout, r_.duration(s)); }},
+    });
+  }
+
+  void read_output(const Located& v, OutputSettings& out, bool is_stderr) {
+    r_.read_mapping(v, {
+        {"file", [&](const Located& s) { read_output_file(s, out, is_stderr); }},
+        {"max_size", [&](const Located& s) {
+           // max: never rotate.
+           if (auto size = r_.size(s, kMinPlainBytes)) out.max_size = size->value_or(UINT64_MAX);
+         }},
+        {"keep", [&](const Located& s) { assign(out.keep, r_.integer(s, 0, 100)); }},
+    });
+  }
+
+  void read_output_file(const Located& s, OutputSettings& out, bool is_stderr) {
+    if (s.node.IsNull() || (s.node.IsScalar() && s.node.Scalar() == "null")) {
+      out = OutputSettings{OutputTarget::discard, false, "", out.max_size, out.keep};
+      return;
+    }
+    const char* example = is_stderr ? "auto, stdout, inherit, null or a path" :
+                                      "auto, inherit, null or a path";
+    auto text = r_.string(s, example);
+    if (!text) return;
+    if (*text == "auto") {
+      out.target = OutputTarget::file;
+      out.automatic = true;
+    } else if (*text == "inherit") {
+      out.target = OutputTarget::inherit;
+    } else if (*text == "stdout" && is_stderr) {
+      out.target = OutputTarget::merge;
+    } else if (text->back() == '/') {
+      r_.error(s, "\"" + *text + "\" names a folder (use " + example + ")");
+      return;
+    } else {
+      out.target = OutputTarget::file;
+      out.automatic = false;
+      out.path = resolve(base_dir_, *text);
+    }
+    if (out.target != OutputTarget::file) out.automatic = false;
+  }
+
+  YamlReader& r_;
+  std::string base_dir_;
+};
+
+class ConfigReader {
+ public:
+  ConfigReader(std::string file_name, std::string base_dir)
+      : r_(file_name), base_dir_(std::move(base_dir)) {
+    config_.source_path = std::move(file_name);
+  }
+
+  LoadResult read(const YAML::Node& document) {
+    Located root{document, document.Mark(), ""};
+    if (document.IsNull()) {
+      root.at = YAML::Mark();
+      root.at.line = root.at.column = 0;
+      r_.error(root.at, "(top level)",
+               "the file is empty (start with \"version: 1\" and a \"programs:\" mapping)");
+      return finish();
+    }
+    std::optional<Located> version, manager, defaults, programs;
+    auto keep = [](std::optional<Located>& slot) {
+      return [&slot](const Located& v) { slot = v; };
+    };
+    if (!document.IsMap()) {
+      r_.error(root.at, "(top level)",
+               "expected a mapping with version, manager, defaults and programs, found " +
+                   describe_node(document));
+      return finish();
+    }
+    r_.read_mapping(root, {{"version", keep(version)},
+                           {"manager", keep(manager)},
+                           {"defaults", keep(defaults)},
+                           {"programs", keep(programs)}});
+    if (version) read_version(*version);
+    if (manager) read_manager(*manager);
+    Program base;
+    base.directory = base_dir_;
+    if (defaults) ProgramReader(r_, base_dir_).read(*defaults, base);
+    if (programs) {
+      read_programs(*programs, base);
+    } else {
+      r_.error(root.at, "(top level)",
+               "missing required key \"programs\" (a mapping of program names to settings)");
+    }
+    resolve_outputs();
+    return finish();
+  }
+
+ private:
+  void read_version(const Located& v) {
+    if (v.node.IsScalar() && v.node.Scalar() != "1" && parse_u64(v.node.Scalar())) {
+      r_.error(v, "version " + v.node.Scalar() + " is not supported (use version: 1)");
+      return;
+    }
+    r_.integer(v, 1, 1);
+  }
+
+  void read_manager(const Located& v) {
+    ManagerSettings& m = config_.manager;
+    r_.read_mapping(v, {
+        {"cgroup_root", [&](const Located& s) {
+           auto text = r_.string(s, "auto");
+           if (!text) return;
+           if (*text != "auto" && (text->front() != '/' || text->find("/../") != std::string::npos ||
+                                   text->ends_with("/..")))
+             r_.error(s, "\"" + *text + "\" is not auto or an absolute path without \"..\" "
+                             "(use e.g. auto or /sys/fs/cgroup/climits)");
+           else
+             m.cgroup_root = *text == "auto" ? *text : fs::path(*text).lexically_normal().string();
+         }},
+        {"control_socket", [&](const Located& s) {
+           auto text = r_.string(s, "/run/climits-manager/control.sock");
+           if (!text) return;
+           std::string path = resolve(base_dir_, *text);
+           if (path.size() > kUnixSocketPathMax)
+             r_.error(s, "the socket path is " + std::to_string(path.size()) +
+                             " bytes long, more than a Unix socket allows (use at most " +
+                             std::to_string(kUnixSocketPathMax) + ", e.g. /run/climits-manager/control.sock)");
+           else
+             m.control_socket = path;
+         }},
+        {"control_group", [&](const Located& s) {
+           auto name = r_.string(s, "climits");
+           if (!name) return;
+           if (!is_account_name(*name)) {
+             r_.error(s, "\"" + *name + "\" is not a valid group name (use e.g. climits)");
+           } else if (::getgrnam(name->c_str()) == nullptr &&
+                      !(parse_u64(*name) && ::getgrgid(static_cast<gid_t>(*parse_u64(*name))))) {
+             r_.error(s, "group \"" + *name + "\" does not exist (create it with `groupadd --system " +
+                             *name + "`, or remove control_group to allow root only)");
+           } else {
+             m.control_group = *name;
+           }
+         }},
+        {"log_level", [&](const Located& s) {
+           if (auto i = r_.choice(s, {"trace", "debug", "info", "warn", "error"}, "a log level"))
+             m.log_level = static_cast<LogLevel>(*i);
+         }},
+        {"log_dir", [&](const Located& s) {
+           if (auto text = r_.string(s, "/var/log/climits-manager"))
+             m.log_dir = resolve(base_dir_, *text);
+         }},
+    });
+  }
+
+  void read_programs(const Located& v, const Program& base) {
+    r_.read_entries(v, "programs", [&](const std::string& name, const Located& value) {
+      if (!is_valid_program_name(name)) {
+        r_.error(value.key_at, value.path,
+                 "\"" + name + "\" is not a valid program name (use 1 to 64 of the characters "
+                 "A-Z a-z 0-9 _ . -, and not \".\" or \"..\")");
+        return;
+      }
+      Program program = base;
+      program.name = name;
+      bool has_command = ProgramReader(r_, base_dir_).read(value, program);
+      if (!has_command && program.command.empty() && value.node.IsMap())
+        r_.error(value.key_at, value.path, "missing required key \"command\" (e.g. command: [\"./app\", \"--verbose\"])");
+      check_program(value, program);
+      locations_.push_back(value);
+      config_.programs.push_back(std::move(program));
+    });
+  }
+
+  // Rules that involve more than one key, checked after defaults are merged in.
+  void check_program(const Located& at, const Program& p) {
+    if (p.restart.backoff.max < p.restart.backoff.initial)
+      r_.error(at.key_at, at.path + ".restart.backoff",
+               "max (" + format_duration(p.restart.backoff.max) + ") is below initial (" +
+                   format_duration(p.restart.backoff.initial) + "); make max at least initial");
+  }
+
+  // `file: auto` becomes <log_dir>/<name>.<stream>.log now that log_dir is known; two
+  // programs writing the same file would interleave and rotate each other's output.
+  void resolve_outputs() {
+    std::map<std::string, std::string> writers;
+    for (std::size_t i = 0; i < config_.programs.size(); ++i) {
+      Program& p = config_.programs[i];
+      for (auto [out, stream] : {std::pair{&p.stdout_output, "stdout"},
+                                 std::pair{&p.stderr_output, "stderr"}}) {
+        if (out->target != OutputTarget::file) continue;
+        if (out->automatic) out->path = config_.manager.log_dir + "/" + p.name + "." + stream + ".log";
+        std::string who = "programs." + p.name + "." + stream;
+        auto [it, inserted] = writers.emplace(out->path, who);
+        if (!inserted)
+          r_.error(locations_[i].key_at, who + ".file",
+                   "\"" + out->path + "\" is also written by " + it->second +
+                       " (give each stream its own file, or use stderr: {file: stdout})");
+      }
+    }
+  }
+
+  LoadResult finish() {
+    LoadResult result;
+    result.errors = r_.take_errors();
+    std::stable_sort(result.errors.begin(), result.errors.end(),
+                     [](const ConfigError& a, const ConfigError& b) {
+                       return std::tie(a.line, a.column) < std::tie(b.line, b.column);
+                     });
+    if (result.errors.empty()) result.config = std::move(config_);
+    return result;
+  }
+
+  YamlReader r_;
+  std::string base_dir_;
+  Config config_;
+  std::vector<Located> locations_;  // per program, for errors found after reading
+};
+
+ConfigError file_error(const std::string& file, int line, int column, const std::string& path,
+                       const std::string& message) {
+  return ConfigError{file, line, column, path, message};
+}
+
+}  // namespace
+
+std::string ConfigError::to_string() const {
+  if (line == 0) return file + ": " + message;
+  return file + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " + path + ": " +
+         message;
+}
+
+const Program* Config::find(const std::string& name) const {
+  for (const auto& program : programs)
+    if (program.name == name) return &program;
+  return nullptr;
+}
+
+LoadResult load_config_text(std::string_view text, const std::string& file_name,
+                            const std::string& base_dir) {
+  LoadResult failed;
+  if (text.size() > kMaxConfigBytes) {
+    failed.errors.push_back(file_error(file_name, 1, 1, "(top level)",
+                                       "the file is larger than 16 MiB; a configuration is "
+                                       "normally a few KiB (is this the right file?)"));
+    return failed;
+  }
+  std::vector<YAML::Node> documents;
+  try {
+    documents = YAML::LoadAll(std::string(text));
+  } catch (const YAML::Exception& e) {
+    std::string message = e.msg;
+    if (message == "bad file" || message.find("depth") != std::string::npos)
+      message = "nesting is too deep";
+    failed.errors.push_back(file_error(file_name, e.mark.line + 1, e.mark.column + 1,
+                                       "(yaml syntax)",
+                                       message + " (check indentation, brackets and quotes)"));
+    return failed;
+  }
+  if (documents.size() > 1) {
+    const YAML::Mark at = documents[1].Mark();
+    failed.errors.push_back(file_error(file_name, at.line + 1, at.column + 1, "(top level)",
+                                       "the file holds more than one YAML document (remove the "
+                                       "second \"---\" and what follows)"));
+    return failed;
+  }
+  return ConfigReader(file_name, base_dir).read(documents.empty() ? YAML::Node() : documents[0]);
+}
+
+LoadResult load_config_file(const std::string& path) {
+  auto text = read_file(path, kMaxConfigBytes + 1);
+  if (!text) {
+    LoadResult failed;
+    std::string reason = text.error().code == EFBIG ? "the file is larger than 16 MiB"
+                                                    : std::strerror(text.error().code);
+    failed.errors.push_back(file_error(path, 0, 0, "", "cannot read the configuration: " + reason));
+    return failed;
+  }
+  std::string base_dir = fs::absolute(fs::path(path)).parent_path().lexically_normal().string();
+  return load_config_text(*text, path, base_dir);
+}
+
+}  // namespace climits::config

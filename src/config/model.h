@@ -1,0 +1,113 @@
+#pragma once
+// The configuration as plain data: what the file says, after defaults, inheritance and path
+// resolution. No yaml-cpp types here; the loader is the only place that knows YAML.
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace climits::config {
+
+using Duration = std::chrono::milliseconds;
+
+// A byte count where nullopt means "max" (no limit). An absent key means the same.
+using ByteLimit = std::optional<std::uint64_t>;
+
+struct MemorySettings {
+  ByteLimit max;
+  ByteLimit high;
+  ByteLimit swap_max;
+  std::optional<int> swappiness;  // cgroup v1 only; absent = inherit the parent's
+  bool oom_group = false;         // cgroup v2 only
+  bool operator==(const MemorySettings&) const = default;
+};
+
+enum class RestartPolicy { always, on_failure, on_oom, never };
+
+struct BackoffSettings {
+  Duration initial{1000};
+  Duration max{60000};
+  double factor = 2.0;
+  double jitter = 0.1;
+  bool operator==(const BackoffSettings&) const = default;
+};
+
+struct StartLimit {
+  int burst = 5;
+  Duration interval{120000};
+  bool operator==(const StartLimit&) const = default;
+};
+
+struct RestartSettings {
+  RestartPolicy policy = RestartPolicy::on_failure;
+  BackoffSettings backoff;
+  Duration reset_after{60000};
+  StartLimit limit;
+  bool operator==(const RestartSettings&) const = default;
+};
+
+struct StopSettings {
+  int signal = 15;  // SIGTERM
+  Duration timeout{10000};
+  bool operator==(const StopSettings&) const = default;
+};
+
+enum class OutputTarget {
+  file,     // `path` holds the file (auto is resolved to <log_dir>/<name>.<stream>.log)
+  inherit,  // the manager's own stdout/stderr
+  discard,  // /dev/null
+  merge,    // stderr only: into the stdout target
+};
+
+struct OutputSettings {
+  OutputTarget target = OutputTarget::file;
+  bool automatic = true;  // `file: auto` (path derived from log_dir and the program name)
+  std::string path;
+  std::uint64_t max_size = 10ull << 20;  // rotate when the file would grow past this
+  int keep = 5;                          // rotated files kept: .1 (newest) … .keep
+  bool operator==(const OutputSettings&) const = default;
+};
+
+struct Program {
+  std::string name;
+  std::vector<std::string> command;  // command[0] is absolute, or a bare name looked up in PATH
+  std::string directory;             // absolute
+  std::map<std::string, std::string> environment;  // added to the manager's environment
+  std::optional<std::string> user;
+  std::optional<std::string> group;
+  std::optional<mode_t> umask;
+  bool autostart = true;
+  MemorySettings memory;
+  ByteLimit pids_max;
+  RestartSettings restart;
+  Duration start_settle{1000};
+  StopSettings stop;
+  OutputSettings stdout_output;
+  OutputSettings stderr_output;
+  bool operator==(const Program&) const = default;
+};
+
+enum class LogLevel { trace, debug, info, warn, error };
+
+struct ManagerSettings {
+  std::string cgroup_root = "auto";  // "auto" or an absolute path
+  std::string control_socket = "/run/climits-manager/control.sock";
+  std::optional<std::string> control_group;
+  LogLevel log_level = LogLevel::info;
+  std::string log_dir = "/var/log/climits-manager";
+  bool operator==(const ManagerSettings&) const = default;
+};
+
+struct Config {
+  std::string source_path;  // the file as named by the user
+  ManagerSettings manager;
+  std::vector<Program> programs;  // in file order
+
+  const Program* find(const std::string& name) const;
+};
+
+}  // namespace climits::config

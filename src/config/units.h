@@ -1,0 +1,33 @@
+#pragma once
+// The value languages of the configuration file: sizes, durations, signal names, program
+// names. Each parser returns nullopt on bad input; the loader turns that into a located error
+// that shows a correct example.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "config/model.h"
+
+namespace climits::config {
+
+// "max" → ByteLimit{} (unlimited); "512", "64K", "60M", "2G", "1T" (powers of 1024;
+// lower-case suffixes accepted). Overflow past 2^63-1 is rejected.
+std::optional<ByteLimit> parse_size(std::string_view text);
+
+// "0", "500ms", "10s", "5m", "1h"; at most one year.
+std::optional<Duration> parse_duration(std::string_view text);
+
+// "TERM", "SIGTERM", "term", "sigterm" → 15. Only signals that make sense for stopping.
+std::optional<int> parse_signal(std::string_view text);
+std::string signal_name(int signal);  // 15 → "SIGTERM"; unknown → "SIG<n>"
+
+// [A-Za-z0-9_.-]{1,64}, not "." or "..".
+bool is_valid_program_name(std::string_view name);
+
+// "022", "0022", "0o22" → 022; at most 0777.
+std::optional<mode_t> parse_umask(std::string_view text);
+
+std::string format_duration(Duration duration);  // 1500ms → "1.5s", 60000 → "1m"
+
+}  // namespace climits::config
