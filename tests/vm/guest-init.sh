@@ -114,9 +114,11 @@ mkdir -p "$R/run/climits-vm"
 cp /bin/busybox "$R$BB"
 
 log "running: $*"
-eval "env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
+# In a subshell that execs, so PID 1's "Killed"-style job messages go to the
+# console rather than into the command's output.
+(eval "exec env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
     TERM=dumb CLIMITS_IN_VM=1 $CFG_ENV \
-    chroot $R $BB sh -c 'cd /tmp && exec $BB timeout -k 5 \"\$0\" \"\$@\"' \"\$CFG_TIMEOUT\" \"\$@\"" \
+    chroot $R $BB sh -c 'cd /tmp && exec $BB timeout -k 5 \"\$0\" \"\$@\"' \"\$CFG_TIMEOUT\" \"\$@\"") \
     </dev/null >/mnt/xfer/output 2>&1
 rc=$?
 log "command exited with status $rc"
