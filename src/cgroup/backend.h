@@ -1,0 +1,81 @@
+#pragma once
+// One interface over cgroup v1 and v2, chosen once at start-up (open_backend). Everything
+// version-specific — knob names, how limits combine, how to kill a whole cgroup — lives in
+// backend_v1.cc and backend_v2.cc; callers speak only of programs by name.
+#include <sys/types.h>
+#include <uv.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cgroup/layout.h"
+#include "cgroup/oom_watcher.h"
+#include "config/model.h"
+#include "util/result.h"
+
+namespace climits::cgroup {
+
+// What the configuration asks of a program's cgroup (the desired state; apply() makes the
+// kernel match it, on creation and again on reload).
+struct Limits {
+  config::MemorySettings memory;
+  config::ByteLimit pids_max;
+  bool operator==(const Limits&) const = default;
+};
+Limits limits_of(const config::Program& program);
+
+struct MemoryUsage {
+  std::uint64_t current = 0;
+  std::optional<std::uint64_t> peak;  // absent where the kernel has no peak file
+  config::ByteLimit max;              // the limit in force (nullopt = unlimited)
+};
+
+// Settings the running kernel cannot honour; logged as warnings, never fatal.
+using Warnings = std::vector<std::string>;
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+
+  virtual Version version() const = 0;
+  // Human description of where programs go, for --check and the start-up log.
+  virtual std::string describe() const = 0;
+  // The program's cgroup directory (the memory one on v1), shown in status.
+  virtual std::string path_of(const std::string& program) const = 0;
+  // Files a process writes its own pid into to enter the program's cgroup(s), in order.
+  virtual std::vector<std::string> entry_files(const std::string& program,
+                                               const Limits& limits) const = 0;
+
+  virtual Result<void> create(const std::string& program, const Limits& limits) = 0;
+  // Writes every limit (unset ones as "no limit"), for a new or a live cgroup.
+  virtual Result<Warnings> apply(const std::string& program, const Limits& limits) = 0;
+  virtual Result<MemoryUsage> usage(const std::string& program) = 0;
+  virtual Result<std::uint64_t> oom_kill_count(const std::string& program) = 0;
+  virtual Result<std::vector<pid_t>> processes(const std::string& program) = 0;
+  // Kills every process in the program's cgroup(s) and returns once they are empty.
+  virtual Result<void> kill_all(const std::string& program) = 0;
+  // Empties (kill_all) and removes the program's cgroup(s); a missing cgroup is fine.
+  virtual Result<void> remove(const std::string& program) = 0;
+  // Program names whose cgroups exist under the root: at start-up, left by a manager that
+  // died.
+  virtual Result<std::vector<std::string>> existing_programs() = 0;
+  virtual Result<std::unique_ptr<OomWatcher>> watch_oom(uv_loop_t* loop,
+                                                        const std::string& program,
+                                                        OomWatcher::Callback callback) = 0;
+};
+
+// The directory name of a program's cgroup; never collides with "supervisor".
+std::string cgroup_dir_name(const std::string& program);
+inline constexpr const char* kProgramPrefix = "program-";
+
+// How long kill_all and remove wait for the kernel before giving up with an error.
+inline constexpr std::chrono::milliseconds kKillPatience{5000};
+
+std::unique_ptr<Backend> make_v1_backend(std::string memory_root,
+                                         std::optional<std::string> pids_root);
+std::unique_ptr<Backend> make_v2_backend(std::string root);
+
+}  // namespace climits::cgroup

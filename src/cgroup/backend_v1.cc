@@ -1,0 +1,213 @@
+// cgroup v1: a program has a cgroup in the memory hierarchy and, when it is mounted, one of
+// the same name in the pids hierarchy. The helper joins both before exec.
+#include <fcntl.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "cgroup/backend.h"
+#include "cgroup/cgroup_files.h"
+#include "util/file_io.h"
+#include "util/text.h"
+
+namespace climits::cgroup {
+
+namespace {
+
+// v1 reports "no limit" as PAGE_COUNTER_MAX pages (9223372036854771712 with 4 KiB pages).
+constexpr std::uint64_t kUnlimitedThreshold = 1ull << 62;
+
+std::string limit_text(const config::ByteLimit& limit) {
+  return limit ? std::to_string(*limit) : "-1";
+}
+
+class BackendV1 final : public Backend {
+ public:
+  BackendV1(std::string memory_root, std::optional<std::string> pids_root)
+      : memory_root_(std::move(memory_root)), pids_root_(std::move(pids_root)) {}
+
+  Version version() const override { return Version::v1; }
+
+  std::string describe() const override {
+    return "cgroup v1: programs in " + memory_root_ + "/" + kProgramPrefix + "*" +
+           (pids_root_ ? " (memory) and " + *pids_root_ + "/" + kProgramPrefix + "* (pids)"
+                       : " (no pids hierarchy: pids_max cannot be enforced)");
+  }
+
+  std::string path_of(const std::string& program) const override {
+    return memory_root_ + "/" + cgroup_dir_name(program);
+  }
+
+  std::vector<std::string> entry_files(const std::string& program,
+                                       const Limits&) const override {
+    std::vector<std::string> files{memory_dir(program) + "/cgroup.procs"};
+    if (pids_root_) files.push_back(pids_dir(program) + "/cgroup.procs");
+    return files;
+  }
+
+  Result<void> create(const std::string& program, const Limits&) override {
+    if (auto made = files::make_dir(memory_dir(program)); !made) return made;
+    if (pids_root_) return files::make_dir(pids_dir(program));
+    return success();
+  }
+
+  Result<Warnings> apply(const std::string& program, const Limits& limits) override {
+    Warnings warnings;
+    const std::string dir = memory_dir(program);
+    const auto& memory = limits.memory;
+    if (auto written = apply_hard_limits(dir, memory, warnings); !written) return written.error();
+    if (auto written = write_file(dir + "/memory.soft_limit_in_bytes", limit_text(memory.high));
+        !written)
+      return written.error();
+    // Without a swappiness of its own, a cgroup follows its parent's: write that back, so
+    // that removing the key on reload really undoes it.
+    std::string swappiness;
+    if (memory.swappiness) {
+      swappiness = std::to_string(*memory.swappiness);
+    } else if (auto parent = read_file(memory_root_ + "/memory.swappiness")) {
+      swappiness = std::string(trim(*parent));
+    }
+    if (!swappiness.empty()) {
+      if (auto written = write_file(dir + "/memory.swappiness", swappiness); !written)
+        return written.error();
+    }
+    if (memory.oom_group)
+      warnings.push_back("memory.oom_group is cgroup v2 only; ignored on cgroup v1");
+    if (pids_root_) {
+      std::string value = limits.pids_max ? std::to_string(*limits.pids_max) : "max";
+      if (auto written = write_file(pids_dir(program) + "/pids.max", value); !written)
+        return written.error();
+    } else if (limits.pids_max) {
+      warnings.push_back("pids_max is ignored: no cgroup v1 pids hierarchy is mounted");
+    }
+    return warnings;
+  }
+
+  Result<MemoryUsage> usage(const std::string& program) override {
+    const std::string dir = memory_dir(program);
+    MemoryUsage usage;
+    auto current = files::read_number(dir + "/memory.usage_in_bytes");
+    if (!current) return current.error();
+    usage.current = *current;
+    if (auto peak = files::read_number(dir + "/memory.max_usage_in_bytes")) usage.peak = *peak;
+    auto max = files::read_number(dir + "/memory.limit_in_bytes");
+    if (!max) return max.error();
+    if (*max < kUnlimitedThreshold) usage.max = *max;
+    return usage;
+  }
+
+  Result<std::uint64_t> oom_kill_count(const std::string& program) override {
+    return files::read_keyed_counter(memory_dir(program) + "/memory.oom_control", "oom_kill");
+  }
+
+  Result<std::vector<pid_t>> processes(const std::string& program) override {
+    return files::read_pids(memory_dir(program) + "/cgroup.procs");
+  }
+
+  Result<void> kill_all(const std::string& program) override {
+    // v1 has no cgroup.kill: SIGKILL what is listed until nothing is.
+    return files::kill_until_empty(entry_files(program, {}), kKillPatience);
+  }
+
+  Result<void> remove(const std::string& program) override {
+    if (auto killed = kill_all(program); !killed) return killed;
+    if (pids_root_) {
+      if (auto removed = files::remove_dir(pids_dir(program), kKillPatience); !removed)
+        return removed;
+    }
+    return files::remove_dir(memory_dir(program), kKillPatience);
+  }
+
+  Result<std::vector<std::string>> existing_programs() override {
+    std::vector<std::string> names;
+    for (const std::string* root : {&memory_root_, pids_root_ ? &*pids_root_ : nullptr}) {
+      if (root == nullptr) continue;
+      auto children = files::list_children(*root, kProgramPrefix);
+      if (!children) return children.error();
+      for (auto& child : *children) {
+        std::string name = child.substr(std::string_view(kProgramPrefix).size());
+        if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+      }
+    }
+    return names;
+  }
+
+  Result<std::unique_ptr<OomWatcher>> watch_oom(uv_loop_t* loop, const std::string& program,
+                                                OomWatcher::Callback callback) override {
+    // The v1 notification API: write "<eventfd> <fd of memory.oom_control>" into
+    // cgroup.event_control; the eventfd then ticks on every OOM in the cgroup. The control
+    // file's fd is only needed for the registration.
+    const std::string dir = memory_dir(program);
+    int event = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (event < 0) return Error::from_errno(errno, "eventfd for " + dir);
+    int control = ::open((dir + "/memory.oom_control").c_str(), O_RDONLY | O_CLOEXEC);
+    if (control < 0) {
+      int saved = errno;
+      ::close(event);
+      return Error::from_errno(saved, dir + "/memory.oom_control");
+    }
+    auto registered = write_file(dir + "/cgroup.event_control",
+                                 std::to_string(event) + " " + std::to_string(control));
+    ::close(control);
+    if (!registered) {
+      ::close(event);
+      return registered.error();
+    }
+    return OomWatcher::on_eventfd(
+        loop, event, [this, program] { return oom_kill_count(program); }, std::move(callback));
+  }
+
+ private:
+  std::string memory_dir(const std::string& program) const {
+    return memory_root_ + "/" + cgroup_dir_name(program);
+  }
+  std::string pids_dir(const std::string& program) const {
+    return *pids_root_ + "/" + cgroup_dir_name(program);
+  }
+
+  // memory.limit_in_bytes and memory.memsw.limit_in_bytes (memory + swap) must keep
+  // memsw >= limit at every step, so the order of the two writes depends on the direction.
+  Result<void> apply_hard_limits(const std::string& dir, const config::MemorySettings& memory,
+                                 Warnings& warnings) {
+    const std::string limit_file = dir + "/memory.limit_in_bytes";
+    const std::string memsw_file = dir + "/memory.memsw.limit_in_bytes";
+    if (!files::exists(memsw_file)) {
+      if (memory.swap_max)
+        warnings.push_back("swap_max is ignored: swap accounting is off (no memory.memsw.* "
+                           "files; boot with swapaccount=1)");
+      return write_limit(limit_file, memory.max);
+    }
+    config::ByteLimit memsw;
+    if (memory.max && memory.swap_max) memsw = *memory.max + *memory.swap_max;
+    auto current_memsw = files::read_number(memsw_file);
+    if (!current_memsw) return current_memsw.error();
+    std::uint64_t target = memsw.value_or(UINT64_MAX);
+    if (target >= *current_memsw) {
+      if (auto w = write_limit(memsw_file, memsw); !w) return w;
+      return write_limit(limit_file, memory.max);
+    }
+    if (auto w = write_limit(limit_file, memory.max); !w) return w;
+    return write_limit(memsw_file, memsw);
+  }
+
+  static Result<void> write_limit(const std::string& file, const config::ByteLimit& limit) {
+    auto written = write_file(file, limit_text(limit));
+    if (!written && written.error().code == EBUSY)
+      return Error{EBUSY, file + ": the kernel could not reclaim enough memory to lower the "
+                                 "limit to " + format_bytes(*limit) +
+                                 " (the program uses more; cgroup v1 refuses instead of "
+                                 "OOM-killing); the previous limit stays"};
+    return written;
+  }
+
+  std::string memory_root_;
+  std::optional<std::string> pids_root_;
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make_v1_backend(std::string memory_root,
+                                         std::optional<std::string> pids_root) {
+  return std::make_unique<BackendV1>(std::move(memory_root), std::move(pids_root));
+}
+
+}  // namespace climits::cgroup

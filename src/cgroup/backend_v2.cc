@@ -1,0 +1,135 @@
+// cgroup v2: a program has one cgroup, <root>/program-<name>, with the memory and pids
+// controllers enabled by the root's cgroup.subtree_control (see placement.cc).
+#include "cgroup/backend.h"
+#include "cgroup/cgroup_files.h"
+#include "util/file_io.h"
+
+namespace climits::cgroup {
+
+namespace {
+
+std::string limit_text(const config::ByteLimit& limit) {
+  return limit ? std::to_string(*limit) : "max";
+}
+
+class BackendV2 final : public Backend {
+ public:
+  explicit BackendV2(std::string root) : root_(std::move(root)) {}
+
+  Version version() const override { return Version::v2; }
+
+  std::string describe() const override {
+    return "cgroup v2: programs in " + root_ + "/" + kProgramPrefix + "*";
+  }
+
+  std::string path_of(const std::string& program) const override {
+    return root_ + "/" + cgroup_dir_name(program);
+  }
+
+  std::vector<std::string> entry_files(const std::string& program,
+                                       const Limits&) const override {
+    return {path_of(program) + "/cgroup.procs"};
+  }
+
+  Result<void> create(const std::string& program, const Limits&) override {
+    return files::make_dir(path_of(program));
+  }
+
+  Result<Warnings> apply(const std::string& program, const Limits& limits) override {
+    Warnings warnings;
+    const std::string dir = path_of(program);
+    const auto& memory = limits.memory;
+    // memory.high first: lowering max below usage makes the kernel reclaim (or OOM-kill)
+    // right away, and a high above the new max is harmless.
+    if (auto w = write_file(dir + "/memory.high", limit_text(memory.high)); !w) return w.error();
+    if (auto w = write_file(dir + "/memory.max", limit_text(memory.max)); !w) return w.error();
+    if (files::exists(dir + "/memory.swap.max")) {
+      if (auto w = write_file(dir + "/memory.swap.max", limit_text(memory.swap_max)); !w)
+        return w.error();
+    } else if (memory.swap_max) {
+      warnings.push_back("swap_max is ignored: this kernel has no memory.swap.max (swap "
+                         "accounting off; boot with swapaccount=1)");
+    }
+    if (memory.swappiness)
+      warnings.push_back("memory.swappiness is cgroup v1 only; cgroup v2 has no per-cgroup "
+                         "swappiness, ignored");
+    if (files::exists(dir + "/memory.oom.group")) {
+      if (auto w = write_file(dir + "/memory.oom.group", memory.oom_group ? "1" : "0"); !w)
+        return w.error();
+    } else if (memory.oom_group) {
+      warnings.push_back("memory.oom_group is ignored: this kernel has no memory.oom.group");
+    }
+    if (files::exists(dir + "/pids.max")) {
+      if (auto w = write_file(dir + "/pids.max", limit_text(limits.pids_max)); !w)
+        return w.error();
+    } else if (limits.pids_max) {
+      warnings.push_back("pids_max is ignored: the pids controller is not enabled in " + root_);
+    }
+    return warnings;
+  }
+
+  Result<MemoryUsage> usage(const std::string& program) override {
+    const std::string dir = path_of(program);
+    MemoryUsage usage;
+    auto current = files::read_number(dir + "/memory.current");
+    if (!current) return current.error();
+    usage.current = *current;
+    if (auto peak = files::read_number(dir + "/memory.peak")) usage.peak = *peak;
+    auto max = files::read_number(dir + "/memory.max");
+    if (!max) return max.error();
+    if (*max != UINT64_MAX) usage.max = *max;
+    return usage;
+  }
+
+  Result<std::uint64_t> oom_kill_count(const std::string& program) override {
+    return files::read_keyed_counter(path_of(program) + "/memory.events", "oom_kill");
+  }
+
+  Result<std::vector<pid_t>> processes(const std::string& program) override {
+    return files::read_pids(path_of(program) + "/cgroup.procs");
+  }
+
+  Result<void> kill_all(const std::string& program) override {
+    const std::string dir = path_of(program);
+    // cgroup.kill (5.14+) kills the whole cgroup atomically, forks in flight included; the
+    // loop after it only waits for the list to empty (and covers older kernels).
+    if (files::exists(dir + "/cgroup.kill")) {
+      auto killed = write_file(dir + "/cgroup.kill", "1");
+      if (!killed && killed.error().code != ENOENT) return killed;
+    }
+    return files::kill_until_empty({dir + "/cgroup.procs"}, kKillPatience);
+  }
+
+  Result<void> remove(const std::string& program) override {
+    if (auto killed = kill_all(program); !killed) return killed;
+    return files::remove_dir(path_of(program), kKillPatience);
+  }
+
+  Result<std::vector<std::string>> existing_programs() override {
+    auto children = files::list_children(root_, kProgramPrefix);
+    if (!children) return children.error();
+    std::vector<std::string> names;
+    for (auto& child : *children)
+      names.push_back(child.substr(std::string_view(kProgramPrefix).size()));
+    return names;
+  }
+
+  Result<std::unique_ptr<OomWatcher>> watch_oom(uv_loop_t* loop, const std::string& program,
+                                                OomWatcher::Callback callback) override {
+    // memory.events is rewritten (and inotify told) whenever one of its counters moves.
+    return OomWatcher::on_file_change(
+        loop, path_of(program) + "/memory.events",
+        [this, program] { return oom_kill_count(program); }, std::move(callback));
+  }
+
+ private:
+  std::string root_;
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make_v2_backend(std::string root) {
+  return std::make_unique<BackendV2>(std::move(root));
+}
+
+}  // namespace climits::cgroup

@@ -1,0 +1,41 @@
+#pragma once
+// File-level operations shared by both backends: counters, process lists, creating, emptying
+// and removing cgroup directories. No knob names here; the backends pass the paths.
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "util/result.h"
+
+namespace climits::cgroup::files {
+
+// The value of `key` in a "key value" per-line file (memory.events, memory.oom_control).
+Result<std::uint64_t> read_keyed_counter(const std::string& path, std::string_view key);
+
+// A file holding one number; "max" reads as UINT64_MAX.
+Result<std::uint64_t> read_number(const std::string& path);
+
+Result<std::vector<pid_t>> read_pids(const std::string& procs_path);
+
+// mkdir that accepts an existing directory.
+Result<void> make_dir(const std::string& path);
+
+// rmdir that accepts a missing directory and retries while the kernel still reports the
+// cgroup busy (a killed process can take a moment to leave it).
+Result<void> remove_dir(const std::string& path, std::chrono::milliseconds patience);
+
+// SIGKILLs every process listed in each procs file, again and again, until all are empty:
+// a process that forks while we read the list is caught on the next pass.
+Result<void> kill_until_empty(const std::vector<std::string>& procs_paths,
+                              std::chrono::milliseconds patience);
+
+// Names of subdirectories of `dir` that start with `prefix`.
+Result<std::vector<std::string>> list_children(const std::string& dir, std::string_view prefix);
+
+bool exists(const std::string& path);
+
+}  // namespace climits::cgroup::files

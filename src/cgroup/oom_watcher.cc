@@ -1,0 +1,117 @@
+#include "cgroup/oom_watcher.h"
+
+#include <unistd.h>
+
+namespace climits::cgroup {
+
+namespace {
+
+// On v1 the kernel signals the OOM event just before it picks and kills a victim, so the
+// counter may not have grown yet when we read it: re-read a few times, 1 ms, 2 ms, … 64 ms
+// apart. This runs only after an event, never periodically.
+constexpr int kRetries = 7;
+
+void close_and_free(uv_handle_t* handle) {
+  if (handle == nullptr) return;
+  handle->data = nullptr;
+  uv_close(handle, [](uv_handle_t* closed) { delete closed; });
+}
+
+}  // namespace
+
+OomWatcher::OomWatcher(uv_loop_t* loop, CounterReader read, Callback callback)
+    : loop_(loop), read_(std::move(read)), callback_(std::move(callback)) {
+  if (auto count = read_()) last_count_ = *count;
+  retry_timer_ = new uv_timer_t;
+  uv_timer_init(loop_, retry_timer_);
+  retry_timer_->data = this;
+}
+
+OomWatcher::~OomWatcher() {
+  if (source_ != nullptr) {
+    if (source_->type == UV_POLL)
+      uv_poll_stop(reinterpret_cast<uv_poll_t*>(source_));
+    else
+      uv_fs_event_stop(reinterpret_cast<uv_fs_event_t*>(source_));
+  }
+  close_and_free(source_);
+  close_and_free(reinterpret_cast<uv_handle_t*>(retry_timer_));
+  // Closing the eventfd unregisters the v1 event in the kernel.
+  if (eventfd_ >= 0) ::close(eventfd_);
+}
+
+Result<std::unique_ptr<OomWatcher>> OomWatcher::on_file_change(uv_loop_t* loop,
+                                                               const std::string& path,
+                                                               CounterReader read,
+                                                               Callback callback) {
+  std::unique_ptr<OomWatcher> watcher(new OomWatcher(loop, std::move(read), std::move(callback)));
+  auto* handle = new uv_fs_event_t;
+  uv_fs_event_init(loop, handle);
+  handle->data = watcher.get();
+  watcher->source_ = reinterpret_cast<uv_handle_t*>(handle);
+  int rc = uv_fs_event_start(
+      handle,
+      [](uv_fs_event_t* h, const char*, int, int) {
+        if (h->data != nullptr) static_cast<OomWatcher*>(h->data)->on_kernel_event();
+      },
+      path.c_str(), 0);
+  if (rc != 0) return Error{-rc, "watching " + path + " with inotify: " + uv_strerror(rc)};
+  return watcher;
+}
+
+Result<std::unique_ptr<OomWatcher>> OomWatcher::on_eventfd(uv_loop_t* loop, int eventfd,
+                                                           CounterReader read,
+                                                           Callback callback) {
+  std::unique_ptr<OomWatcher> watcher(new OomWatcher(loop, std::move(read), std::move(callback)));
+  watcher->eventfd_ = eventfd;
+  auto* handle = new uv_poll_t;
+  int rc = uv_poll_init(loop, handle, eventfd);
+  if (rc != 0) {
+    delete handle;
+    return Error{-rc, std::string("watching an OOM eventfd: ") + uv_strerror(rc)};
+  }
+  handle->data = watcher.get();
+  watcher->source_ = reinterpret_cast<uv_handle_t*>(handle);
+  rc = uv_poll_start(handle, UV_READABLE, [](uv_poll_t* h, int, int) {
+    if (h->data == nullptr) return;
+    auto* self = static_cast<OomWatcher*>(h->data);
+    std::uint64_t ticks;
+    // Drain the eventfd (non-blocking); several OOMs may have been merged into one tick.
+    while (::read(self->eventfd_, &ticks, sizeof ticks) == sizeof ticks) {
+    }
+    self->on_kernel_event();
+  });
+  if (rc != 0) return Error{-rc, std::string("watching an OOM eventfd: ") + uv_strerror(rc)};
+  return watcher;
+}
+
+void OomWatcher::on_kernel_event() {
+  retries_left_ = kRetries;
+  uv_timer_stop(retry_timer_);
+  check_now();
+}
+
+void OomWatcher::check_now() {
+  auto count = read_();
+  // A vanished cgroup (removed while an event was in flight) simply has nothing to report.
+  if (count && *count > last_count_) {
+    std::uint64_t added = *count - last_count_;
+    last_count_ = *count;
+    retries_left_ = 0;
+    uv_timer_stop(retry_timer_);
+    callback_(*count, added);
+    return;
+  }
+  if (count && retries_left_ > 0) {
+    std::uint64_t delay_ms = 1ull << (kRetries - retries_left_);
+    --retries_left_;
+    uv_timer_start(
+        retry_timer_,
+        [](uv_timer_t* t) {
+          if (t->data != nullptr) static_cast<OomWatcher*>(t->data)->check_now();
+        },
+        delay_ms, 0);
+  }
+}
+
+}  // namespace climits::cgroup

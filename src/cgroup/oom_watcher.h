@@ -1,0 +1,56 @@
+#pragma once
+// Tells the supervisor, through the libuv loop and without polling, that the kernel OOM-killed
+// something in a program's cgroup. The kernel only says "something happened" (an eventfd
+// tick on v1, an inotify event on memory.events on v2); the watcher then reads the cgroup's
+// oom_kill counter and reports only real growth, so spurious or merged events do no harm.
+#include <uv.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "util/result.h"
+
+namespace climits::cgroup {
+
+class OomWatcher {
+ public:
+  // total: the cgroup's oom_kill counter now; added: kills since the last report.
+  using Callback = std::function<void(std::uint64_t total, std::uint64_t added)>;
+  using CounterReader = std::function<Result<std::uint64_t>()>;
+
+  // v2: watch a file (memory.events) for modification with inotify.
+  static Result<std::unique_ptr<OomWatcher>> on_file_change(uv_loop_t* loop,
+                                                            const std::string& path,
+                                                            CounterReader read, Callback callback);
+  // v1: watch an eventfd the backend registered with cgroup.event_control (takes ownership).
+  static Result<std::unique_ptr<OomWatcher>> on_eventfd(uv_loop_t* loop, int eventfd,
+                                                        CounterReader read, Callback callback);
+
+  ~OomWatcher();
+  OomWatcher(const OomWatcher&) = delete;
+  OomWatcher& operator=(const OomWatcher&) = delete;
+
+  std::uint64_t last_count() const { return last_count_; }
+
+  // Re-reads the counter now and reports growth (used by the supervisor at a program's exit,
+  // so the order of exit and OOM event does not matter).
+  void check_now();
+
+ private:
+  OomWatcher(uv_loop_t* loop, CounterReader read, Callback callback);
+  void on_kernel_event();
+
+  uv_loop_t* loop_;
+  CounterReader read_;
+  Callback callback_;
+  std::uint64_t last_count_ = 0;
+  int retries_left_ = 0;
+  int eventfd_ = -1;
+  // Handles are heap-allocated and freed in their close callbacks, after the watcher is gone.
+  uv_handle_t* source_ = nullptr;
+  uv_timer_t* retry_timer_ = nullptr;
+};
+
+}  // namespace climits::cgroup

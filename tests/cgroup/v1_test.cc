@@ -1,0 +1,127 @@
+// cgroup v1 specifics: the knobs the backend writes, read back from the kernel.
+#include <unistd.h>
+
+#include <csignal>
+#include <cstring>
+#include <thread>
+
+#include "cgroup/cgroup_files.h"
+#include "tests/cgroup/fixture.h"
+#include "util/file_io.h"
+#include "util/text.h"
+
+using namespace climits;
+using namespace climits::test;
+using namespace std::chrono_literals;
+
+namespace {
+std::uint64_t number_in(const std::string& path) {
+  auto value = cgroup::files::read_number(path);
+  REQUIRE_MESSAGE(value.ok(), path);
+  return *value;
+}
+std::string pids_knob(const std::string& name, const std::string& file) {
+  return private_layout().pids->own_dir() + "/program-" + name + "/" + file;
+}
+constexpr std::uint64_t kV1Unlimited = 9223372036854771712ull;
+}  // namespace
+
+TEST_SUITE("cgroup-v1") {
+
+TEST_CASE_FIXTURE(CgroupFixture, "every limit lands in its v1 knob, exactly") {
+  REQUIRE(backend->version() == cgroup::Version::v1);
+  REQUIRE(private_layout().pids.has_value());
+  cgroup::Limits limits;
+  limits.memory.max = 60 * MiB;
+  limits.memory.high = 50 * MiB;
+  limits.memory.swap_max = 16 * MiB;
+  limits.memory.swappiness = 0;
+  limits.pids_max = 256;
+  std::string name = make_program("knobs", limits);
+  CHECK(number_in(knob(name, "memory.limit_in_bytes")) == 60 * MiB);
+  CHECK(number_in(knob(name, "memory.soft_limit_in_bytes")) == 50 * MiB);
+  CHECK(number_in(knob(name, "memory.memsw.limit_in_bytes")) == 76 * MiB);  // max + swap_max
+  CHECK(number_in(knob(name, "memory.swappiness")) == 0);
+  CHECK(number_in(pids_knob(name, "pids.max")) == 256);
+  CHECK(backend->path_of(name) == private_layout().memory.own_dir() + "/program-" + name);
+}
+
+TEST_CASE_FIXTURE(CgroupFixture, "raising and lowering keep memsw >= limit at every step") {
+  cgroup::Limits small;
+  small.memory.max = 32 * MiB;
+  small.memory.swap_max = 0;
+  std::string name = make_program("order", small);
+  CHECK(number_in(knob(name, "memory.memsw.limit_in_bytes")) == 32 * MiB);
+  cgroup::Limits big;
+  big.memory.max = 512 * MiB;
+  big.memory.swap_max = 512 * MiB;
+  auto raised = backend->apply(name, big);  // memsw must go first here
+  REQUIRE_MESSAGE(raised.ok(), (raised.ok() ? "" : raised.error().message));
+  CHECK(number_in(knob(name, "memory.limit_in_bytes")) == 512 * MiB);
+  CHECK(number_in(knob(name, "memory.memsw.limit_in_bytes")) == 1024 * MiB);
+  auto lowered = backend->apply(name, small);  // and the limit first here
+  REQUIRE_MESSAGE(lowered.ok(), (lowered.ok() ? "" : lowered.error().message));
+  CHECK(number_in(knob(name, "memory.limit_in_bytes")) == 32 * MiB);
+  CHECK(number_in(knob(name, "memory.memsw.limit_in_bytes")) == 32 * MiB);
+  REQUIRE(backend->apply(name, cgroup::Limits{}).ok());
+  CHECK(number_in(knob(name, "memory.limit_in_bytes")) == kV1Unlimited);
+  CHECK(number_in(knob(name, "memory.memsw.limit_in_bytes")) == kV1Unlimited);
+  CHECK(number_in(knob(name, "memory.soft_limit_in_bytes")) == kV1Unlimited);
+  CHECK(cgroup::files::read_number(pids_knob(name, "pids.max")).value() == UINT64_MAX);
+}
+
+TEST_CASE_FIXTURE(CgroupFixture, "removing swappiness on reload restores the parent's value") {
+  cgroup::Limits limits = memory_limit(64 * MiB);
+  limits.memory.swappiness = 7;
+  std::string name = make_program("swappiness", limits);
+  CHECK(number_in(knob(name, "memory.swappiness")) == 7);
+  limits.memory.swappiness.reset();
+  REQUIRE(backend->apply(name, limits).ok());
+  CHECK(number_in(knob(name, "memory.swappiness")) ==
+        number_in(private_layout().memory.own_dir() + "/memory.swappiness"));
+}
+
+TEST_CASE_FIXTURE(CgroupFixture, "v2-only settings give warnings, not errors") {
+  cgroup::Limits limits = memory_limit(64 * MiB);
+  limits.memory.oom_group = true;
+  std::string name = unique_name("warn");
+  REQUIRE(backend->create(name, limits).ok());
+  created.push_back(name);
+  auto applied = backend->apply(name, limits);
+  REQUIRE(applied.ok());
+  REQUIRE(applied->size() == 1);
+  CHECK(applied->front().find("oom_group is cgroup v2 only") != std::string::npos);
+}
+
+TEST_CASE_FIXTURE(CgroupFixture, "lowering max below usage is refused by v1 with a clear error, "
+                                 "and the old limit stays") {
+  // swappiness 0: v1 reclaim never swaps anonymous memory out, whether or not the host has
+  // swap, so the kernel cannot make room and must refuse.
+  cgroup::Limits limits = memory_limit(128 * MiB);
+  limits.memory.swappiness = 0;
+  std::string name = make_program("lower", limits);
+  int ready[2];
+  REQUIRE(::pipe(ready) == 0);
+  pid_t pid = spawn_in(backend->entry_files(name, {}), [&]() -> int {
+    allocate_touched(48 * MiB);
+    char byte = 1;
+    (void)!::write(ready[1], &byte, 1);
+    for (;;) ::pause();
+  });
+  char byte;
+  REQUIRE(::read(ready[0], &byte, 1) == 1);
+  limits.memory.max = 16 * MiB;
+  auto lowered = backend->apply(name, limits);
+  REQUIRE_FALSE(lowered.ok());
+  CHECK(lowered.error().code == EBUSY);
+  CHECK(lowered.error().message.find("could not reclaim enough memory to lower the limit to 16M") !=
+        std::string::npos);
+  CHECK(number_in(knob(name, "memory.limit_in_bytes")) == 128 * MiB);
+  CHECK(is_alive(pid));
+  ::kill(pid, SIGKILL);
+  wait_exit(pid);
+  ::close(ready[0]);
+  ::close(ready[1]);
+}
+
+}  // TEST_SUITE
