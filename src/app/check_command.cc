@@ -1,8 +1,38 @@
 #include "app/check_command.h"
 
+#include "cgroup/layout.h"
+#include "cgroup/placement.h"
 #include "config/loader.h"
 
 namespace climits::app {
+
+namespace {
+
+// Says where programs would run. Problems here are warnings: the file can be valid on a
+// machine that cannot run it (an editor, a CI job), and the daemon itself exits 2 for them.
+void report_cgroups(const config::Config& config, std::ostream& out, std::ostream& err) {
+  auto layout = cgroup::detect_layout();
+  if (!layout) {
+    err << "warning: cgroups: " << layout.error().message << '\n';
+    return;
+  }
+  out << "cgroups: " << layout->describe() << '\n';
+  auto placement = cgroup::inspect_placement(*layout, config.manager.cgroup_root);
+  out << "cgroups: programs would run in " << placement.root << "/program-<name>"
+      << (placement.writable ? " (writable)" : "") << '\n';
+  if (!placement.writable) err << "warning: cgroups: " << placement.problem << '\n';
+  for (const auto& program : config.programs) {
+    const auto& memory = program.memory;
+    if (layout->version == cgroup::Version::v2 && memory.swappiness)
+      err << "warning: programs." << program.name
+          << ".memory.swappiness: cgroup v1 only; ignored on this host (cgroup v2)\n";
+    if (layout->version == cgroup::Version::v1 && memory.oom_group)
+      err << "warning: programs." << program.name
+          << ".memory.oom_group: cgroup v2 only; ignored on this host (cgroup v1)\n";
+  }
+}
+
+}  // namespace
 
 int run_check(const std::string& config_path, std::ostream& out, std::ostream& err) {
   auto loaded = config::load_config_file(config_path);
@@ -15,6 +45,7 @@ int run_check(const std::string& config_path, std::ostream& out, std::ostream& e
   const auto& programs = loaded.config->programs;
   out << config_path << ": configuration OK, " << programs.size()
       << (programs.size() == 1 ? " program" : " programs") << '\n';
+  report_cgroups(*loaded.config, out, err);
   return kExitOk;
 }
 

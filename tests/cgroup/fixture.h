@@ -46,9 +46,12 @@ struct CgroupFixture {
   }
 };
 
+// A hard limit with no swap on top, so that an OOM kill is certain even where swap exists
+// (the VM has a zram device).
 inline cgroup::Limits memory_limit(std::uint64_t max_bytes) {
   cgroup::Limits limits;
   limits.memory.max = max_bytes;
+  limits.memory.swap_max = 0;
   return limits;
 }
 

@@ -25,7 +25,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 usage() { sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "${BASH_SOURCE[0]}" >&2; exit 2; }
 err() { echo "run.sh: $*" >&2; }
 
-cache=${CLIMITS_VM_CACHE:-$HOME/.cache/climits-manager/vm}
+cache=${CLIMITS_VM_CACHE:-${HOME:-/root}/.cache/climits-manager/vm}
 timeout=300
 mem=512M
 swap=
@@ -147,6 +147,10 @@ else
     err "no verdict: qemu exited with status $qrc after $((SECONDS - start))s"
 fi
 [ ! -f "$tmp/xfer/fatal" ] || err "guest set-up error: $(cat "$tmp/xfer/fatal")"
-err "last lines of the serial console:"
-tail -n 40 "$tmp/console.log" >&2
+if [ -s "$tmp/console.log" ]; then
+    err "last lines of the serial console:"
+    tail -n 40 "$tmp/console.log" >&2
+else
+    err "serial console is empty: the kernel did not start (--mem below ~96M?)"
+fi
 exit 125
