@@ -3,6 +3,8 @@
 #include <iostream>
 
 #include "app/check_command.h"
+#include "app/daemon.h"
+#include "app/logging.h"
 #include "build_info.h"
 
 int main(int argc, char** argv) {
@@ -24,7 +26,7 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : climits::app::kExitConfigError;
   }
   if (check_only) return climits::app::run_check(config_path, std::cout, std::cerr);
-  std::cerr << "climits-manager: running programs is not implemented yet; use --check to "
-               "validate a configuration\n";
-  return climits::app::kExitEnvironmentError;
+  climits::app::DaemonOptions options{config_path, std::nullopt};
+  if (!log_level.empty()) options.log_level = climits::app::parse_log_level(log_level);
+  return climits::app::run_daemon(options);
 }

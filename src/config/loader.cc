@@ -2,6 +2,7 @@
 
 #include <grp.h>
 
+#include <cstdio>
 #include <cstring>
 
 #include <filesystem>
@@ -40,13 +41,20 @@ bool is_env_name(const std::string& name) {
   return std::regex_match(name, kPattern);
 }
 
+// Where one program (or the defaults: section) gave the keys that rules spanning several keys
+// point at; unset when the value was inherited.
+struct KeySources {
+  std::optional<Located> stdout_file, stderr_file;
+  std::optional<Located> backoff_initial, backoff_max;
+};
+
 // Reads the keys of one program (or of the defaults: section) onto `program`, which already
 // holds the inherited values: mappings merge key by key, so a program that sets memory.high
 // keeps the memory.max of its defaults.
 class ProgramReader {
  public:
-  ProgramReader(YamlReader& reader, std::string base_dir)
-      : r_(reader), base_dir_(std::move(base_dir)) {}
+  ProgramReader(YamlReader& reader, std::string base_dir, KeySources& sources)
+      : r_(reader), base_dir_(std::move(base_dir)), sources_(sources) {}
 
   // Returns whether `command` was given.
   bool read(const Located& value, Program& p) {
@@ -87,9 +95,13 @@ class ProgramReader {
     if (v.node.IsSequence()) {
       std::size_t index = 0;
       for (const auto& item : v.node) {
-        Located element{item, item.Mark(), v.path + "[" + std::to_string(index++) + "]"};
+        Located element{item, item.Mark(), v.path + "[" + std::to_string(index++) + "]", item.Mark()};
         if (!item.IsScalar()) {
           r_.error(element, "expected a string, found " + describe_node(item));
+          return true;
+        }
+        if (index == 1 && item.Scalar().empty()) {
+          r_.error(element, "is empty (the program to run; use e.g. [\"./app\", \"--verbose\"])");
           return true;
         }
         words.push_back(item.Scalar());
@@ -121,8 +133,8 @@ class ProgramReader {
   void read_environment(const Located& v, Program& p) {
     r_.read_entries(v, "variables", [&](const std::string& name, const Located& value) {
       if (!is_env_name(name)) {
-        r_.error(value.key_at, value.path, "\"" + name + "\" is not a valid variable name (use letters, digits and _, "
-                        "not starting with a digit)");
+        r_.error(value.key_at, v.path, quote(name) + " is not a valid variable name (use letters, "
+                                       "digits and _, not starting with a digit)");
         return;
       }
       if (!value.node.IsScalar()) {
@@ -168,16 +180,34 @@ class ProgramReader {
   }
 
   void read_pids_max(const Located& v, Program& p) {
-    if (v.node.IsScalar() && v.node.Scalar() == "max") {
+    const std::string range = "a whole number from 1 to " + std::to_string(kPidMaxLimit) + ", or max";
+    if (v.node.IsNull()) {
+      r_.error(v, "has no value (use " + range + ")");
+      return;
+    }
+    if (!v.node.IsScalar()) {
+      r_.error(v, "expected " + range + ", found " + describe_node(v.node));
+      return;
+    }
+    const std::string& text = v.node.Scalar();
+    if (text == "max") {
       p.pids_max.reset();
       return;
     }
-    if (v.node.IsScalar() && !parse_u64(v.node.Scalar()) && v.node.Scalar().front() != '-') {
-      r_.error(v, "\"" + v.node.Scalar() + "\" is not a task count (use a whole number from 1 to " +
-                      std::to_string(kPidMaxLimit) + ", or max)");
+    std::string_view digits = text;
+    if (digits.starts_with('-')) digits.remove_prefix(1);
+    bool number = is_plain(v.node) && !digits.empty() &&
+                  digits.find_first_not_of("0123456789") == std::string_view::npos;
+    if (!number) {
+      r_.error(v, quote(text) + " is not a task count (use " + range + ", without quotes)");
       return;
     }
-    if (auto n = r_.integer(v, 1, kPidMaxLimit)) p.pids_max = static_cast<std::uint64_t>(*n);
+    auto n = parse_u64(text);
+    if (!n || *n < 1 || *n > static_cast<std::uint64_t>(kPidMaxLimit)) {
+      r_.error(v, text + " is out of range (use " + range + ")");
+      return;
+    }
+    p.pids_max = *n;
   }
 
   void read_restart(const Located& v, RestartSettings& rs) {
@@ -189,8 +219,14 @@ class ProgramReader {
          }},
         {"backoff", [&](const Located& s) {
            r_.read_mapping(s, {
-               {"initial", [&](const Located& d) { assign(rs.backoff.initial, r_.duration(d)); }},
-               {"max", [&](const Located& d) { assign(rs.backoff.max, r_.duration(d)); }},
+               {"initial", [&](const Located& d) {
+                  sources_.backoff_initial = d;
+                  assign(rs.backoff.initial, r_.duration(d));
+                }},
+               {"max", [&](const Located& d) {
+                  sources_.backoff_max = d;
+                  assign(rs.backoff.max, r_.duration(d));
+                }},
                {"factor", [&](const Located& d) { assign(rs.backoff.factor, r_.number(d, 1, 100)); }},
                {"jitter", [&](const Located& d) { assign(rs.backoff.jitter, r_.number(d, 0, 1)); }},
            });
@@ -230,7 +266,10 @@ class ProgramReader {
 
   void read_output(const Located& v, OutputSettings& out, bool is_stderr) {
     r_.read_mapping(v, {
-        {"file", [&](const Located& s) { read_output_file(s, out, is_stderr); }},
+        {"file", [&](const Located& s) {
+           (is_stderr ? sources_.stderr_file : sources_.stdout_file) = s;
+           read_output_file(s, out, is_stderr);
+         }},
         {"max_size", [&](const Located& s) {
            // max: never rotate.
            if (auto size = r_.size(s, kMinPlainBytes)) out.max_size = size->value_or(UINT64_MAX);
@@ -255,6 +294,11 @@ class ProgramReader {
       out.target = OutputTarget::inherit;
     } else if (*text == "stdout" && is_stderr) {
       out.target = OutputTarget::merge;
+    } else if (*text == "stdout" || *text == "stderr") {
+      // Only stderr can be merged (into stdout); a file called so is written ./stdout.
+      r_.error(s, quote(*text) + " cannot be the target of " + (is_stderr ? "stderr" : "stdout") +
+                      " (use " + example + "; write ./" + *text + " for a file of that name)");
+      return;
     } else if (text->back() == '/') {
       r_.error(s, "\"" + *text + "\" names a folder (use " + example + ")");
       return;
@@ -268,6 +312,7 @@ class ProgramReader {
 
   YamlReader& r_;
   std::string base_dir_;
+  KeySources& sources_;
 };
 
 class ConfigReader {
@@ -278,7 +323,7 @@ class ConfigReader {
   }
 
   LoadResult read(const YAML::Node& document) {
-    Located root{document, document.Mark(), ""};
+    Located root{document, document.Mark(), "", document.Mark()};
     if (document.IsNull()) {
       root.at = YAML::Mark();
       root.at.line = root.at.column = 0;
@@ -304,7 +349,11 @@ class ConfigReader {
     if (manager) read_manager(*manager);
     Program base;
     base.directory = base_dir_;
-    if (defaults) ProgramReader(r_, base_dir_).read(*defaults, base);
+    if (defaults) {
+      KeySources sources;
+      ProgramReader(r_, base_dir_, sources).read(*defaults, base);
+      check_backoff(base, sources);
+    }
     if (programs) {
       read_programs(*programs, base);
     } else {
@@ -317,11 +366,15 @@ class ConfigReader {
 
  private:
   void read_version(const Located& v) {
-    if (v.node.IsScalar() && v.node.Scalar() != "1" && parse_u64(v.node.Scalar())) {
+    if (v.node.IsNull()) {
+      r_.error(v, "has no value (use version: 1, or leave the key out)");
+    } else if (!v.node.IsScalar()) {
+      r_.error(v, "expected 1, found " + describe_node(v.node) + " (use version: 1)");
+    } else if (!is_plain(v.node) || !parse_u64(v.node.Scalar())) {
+      r_.error(v, quote(v.node.Scalar()) + " is not a version number (use version: 1, without quotes)");
+    } else if (*parse_u64(v.node.Scalar()) != 1) {
       r_.error(v, "version " + v.node.Scalar() + " is not supported (use version: 1)");
-      return;
     }
-    r_.integer(v, 1, 1);
   }
 
   void read_manager(const Located& v) {
@@ -332,7 +385,7 @@ class ConfigReader {
            if (!text) return;
            if (*text != "auto" && (text->front() != '/' || text->find("/../") != std::string::npos ||
                                    text->ends_with("/..")))
-             r_.error(s, "\"" + *text + "\" is not auto or an absolute path without \"..\" "
+             r_.error(s, quote(*text) + " is not auto or an absolute path without \"..\" "
                              "(use e.g. auto or /sys/fs/cgroup/climits)");
            else
              m.cgroup_root = *text == "auto" ? *text : fs::path(*text).lexically_normal().string();
@@ -352,7 +405,7 @@ class ConfigReader {
            auto name = r_.string(s, "climits");
            if (!name) return;
            if (!is_account_name(*name)) {
-             r_.error(s, "\"" + *name + "\" is not a valid group name (use e.g. climits)");
+             r_.error(s, quote(*name) + " is not a valid group name (use e.g. climits)");
            } else if (::getgrnam(name->c_str()) == nullptr &&
                       !(parse_u64(*name) && ::getgrgid(static_cast<gid_t>(*parse_u64(*name))))) {
              r_.error(s, "group \"" + *name + "\" does not exist (create it with `groupadd --system " +
@@ -375,28 +428,34 @@ class ConfigReader {
   void read_programs(const Located& v, const Program& base) {
     r_.read_entries(v, "programs", [&](const std::string& name, const Located& value) {
       if (!is_valid_program_name(name)) {
-        r_.error(value.key_at, value.path,
-                 "\"" + name + "\" is not a valid program name (use 1 to 64 of the characters "
+        r_.error(value.key_at, v.path,
+                 quote(name) + " is not a valid program name (use 1 to 64 of the characters "
                  "A-Z a-z 0-9 _ . -, and not \".\" or \"..\")");
         return;
       }
       Program program = base;
       program.name = name;
-      bool has_command = ProgramReader(r_, base_dir_).read(value, program);
-      if (!has_command && program.command.empty() && value.node.IsMap())
+      KeySources sources;
+      bool has_command = ProgramReader(r_, base_dir_, sources).read(value, program);
+      if (!value.node.IsMap()) return;  // reported; nothing more to say about it
+      if (!has_command && program.command.empty())
         r_.error(value.key_at, value.path, "missing required key \"command\" (e.g. command: [\"./app\", \"--verbose\"])");
-      check_program(value, program);
+      check_backoff(program, sources);
       locations_.push_back(value);
+      sources_.push_back(std::move(sources));
       config_.programs.push_back(std::move(program));
     });
   }
 
-  // Rules that involve more than one key, checked after defaults are merged in.
-  void check_program(const Located& at, const Program& p) {
-    if (p.restart.backoff.max < p.restart.backoff.initial)
-      r_.error(at.key_at, at.path + ".restart.backoff",
-               "max (" + format_duration(p.restart.backoff.max) + ") is below initial (" +
-                   format_duration(p.restart.backoff.initial) + "); make max at least initial");
+  // Rules that involve more than one key, checked after defaults are merged in. The error
+  // points at the key this section gave; when it gave neither, both values come from the
+  // defaults: section, whose own check has already reported them.
+  void check_backoff(const Program& p, const KeySources& sources) {
+    if (p.restart.backoff.max >= p.restart.backoff.initial) return;
+    const auto& at = sources.backoff_max ? sources.backoff_max : sources.backoff_initial;
+    if (!at) return;
+    r_.error(*at, "max (" + format_duration(p.restart.backoff.max) + ") is below initial (" +
+                      format_duration(p.restart.backoff.initial) + "); make max at least initial");
   }
 
   // `file: auto` becomes <log_dir>/<name>.<stream>.log now that log_dir is known; two
@@ -411,10 +470,19 @@ class ConfigReader {
         if (out->automatic) out->path = config_.manager.log_dir + "/" + p.name + "." + stream + ".log";
         std::string who = "programs." + p.name + "." + stream;
         auto [it, inserted] = writers.emplace(out->path, who);
-        if (!inserted)
+        if (inserted) continue;
+        const auto& given = out == &p.stdout_output ? sources_[i].stdout_file : sources_[i].stderr_file;
+        if (given) {
+          r_.error(*given, quote(out->path) + " is also written by " + it->second +
+                               " (give each stream its own file, or use stderr: {file: stdout})");
+        } else {
+          // Not given by the program: point at its name, and say where the file comes from.
+          std::string origin = out->automatic ? "its automatic log file"
+                                              : std::string("from defaults.") + stream + ".file";
           r_.error(locations_[i].key_at, who + ".file",
-                   "\"" + out->path + "\" is also written by " + it->second +
-                       " (give each stream its own file, or use stderr: {file: stdout})");
+                   quote(out->path) + " (" + origin + ") is also written by " + it->second +
+                       " (give each program its own file, e.g. file: auto)");
+        }
       }
     }
   }
@@ -434,11 +502,48 @@ class ConfigReader {
   std::string base_dir_;
   Config config_;
   std::vector<Located> locations_;  // per program, for errors found after reading
+  std::vector<KeySources> sources_;  // per program, likewise
 };
 
 ConfigError file_error(const std::string& file, int line, int column, const std::string& path,
                        const std::string& message) {
   return ConfigError{file, line, column, path, message};
+}
+
+const char kTooLarge[] =
+    "the file is larger than 16 MiB; a configuration is normally a few KiB (is this the right "
+    "file?)";
+
+// YAML is text: the first byte that is not valid UTF-8, or a control character other than
+// tab, line feed and carriage return (as in binary files), is reported with its position
+// instead of whatever the YAML parser would make of it.
+std::optional<ConfigError> check_text(std::string_view text, const std::string& file_name) {
+  int line = 1, column = 1;
+  for (std::size_t i = 0; i < text.size();) {
+    auto c = static_cast<unsigned char>(text[i]);
+    std::size_t length = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+    bool valid = length != 0 && i + length <= text.size();
+    for (std::size_t k = 1; valid && k < length; ++k)
+      valid = (static_cast<unsigned char>(text[i + k]) & 0xc0) == 0x80;
+    char hex[8];
+    std::snprintf(hex, sizeof hex, "0x%02x", c);
+    if (!valid)
+      return file_error(file_name, line, column, "(top level)",
+                        std::string("byte ") + hex + " is not UTF-8 text (save the file as UTF-8; "
+                        "is this the right file?)");
+    if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f)
+      return file_error(file_name, line, column, "(top level)",
+                        std::string("control character ") + hex + " is not allowed in YAML (is "
+                        "this the right file?)");
+    if (c == '\n') {
+      ++line;
+      column = 1;
+    } else {
+      ++column;
+    }
+    i += length;
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -459,9 +564,11 @@ LoadResult load_config_text(std::string_view text, const std::string& file_name,
                             const std::string& base_dir) {
   LoadResult failed;
   if (text.size() > kMaxConfigBytes) {
-    failed.errors.push_back(file_error(file_name, 1, 1, "(top level)",
-                                       "the file is larger than 16 MiB; a configuration is "
-                                       "normally a few KiB (is this the right file?)"));
+    failed.errors.push_back(file_error(file_name, 0, 0, "", kTooLarge));
+    return failed;
+  }
+  if (auto error = check_text(text, file_name)) {
+    failed.errors.push_back(*error);
     return failed;
   }
   std::vector<YAML::Node> documents;
@@ -490,9 +597,11 @@ LoadResult load_config_file(const std::string& path) {
   auto text = read_file(path, kMaxConfigBytes + 1);
   if (!text) {
     LoadResult failed;
-    std::string reason = text.error().code == EFBIG ? "the file is larger than 16 MiB"
-                                                    : std::strerror(text.error().code);
-    failed.errors.push_back(file_error(path, 0, 0, "", "cannot read the configuration: " + reason));
+    std::string message = text.error().code == EFBIG
+                              ? std::string(kTooLarge)
+                              : "cannot read the configuration: " +
+                                    std::string(std::strerror(text.error().code));
+    failed.errors.push_back(file_error(path, 0, 0, "", message));
     return failed;
   }
   std::string base_dir = fs::absolute(fs::path(path)).parent_path().lexically_normal().string();

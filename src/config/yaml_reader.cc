@@ -9,21 +9,20 @@
 
 namespace climits::config {
 
-namespace {
-
 // Quotes a scalar for a message; binary garbage and long values stay readable and bounded.
 std::string quote(const std::string& text) {
   std::string out = "\"";
   std::size_t shown = 0;
   for (unsigned char c : text) {
-    if (shown++ == 60) {
+    bool continuation = (c & 0xc0) == 0x80;  // of a UTF-8 character: shown with its start
+    if (!continuation && shown++ == 60) {
       out += "...";
       break;
     }
     if (c == '"' || c == '\\') {
       out += '\\';
       out += static_cast<char>(c);
-    } else if (c < 0x20 || c >= 0x7f) {
+    } else if (c < 0x20 || c == 0x7f) {
       static const char kHex[] = "0123456789abcdef";
       out += "\\x";
       out += kHex[c >> 4];
@@ -36,6 +35,8 @@ std::string quote(const std::string& text) {
 }
 
 bool is_plain(const YAML::Node& node) { return node.Tag() == "?"; }
+
+namespace {
 
 std::size_t edit_distance(const std::string& a, const std::string& b) {
   std::vector<std::size_t> row(b.size() + 1);
@@ -206,6 +207,11 @@ std::optional<std::int64_t> YamlReader::integer(const Located& value, std::int64
   bool negative = digits.starts_with('-');
   if (negative) digits.remove_prefix(1);
   auto magnitude = parse_u64(digits);
+  bool all_digits = !digits.empty() && digits.find_first_not_of("0123456789") == std::string_view::npos;
+  if (is_plain(value.node) && !magnitude && all_digits) {
+    error(value, *text + " is out of range (use " + range + ")");  // too many digits
+    return std::nullopt;
+  }
   if (!is_plain(value.node) || !magnitude) {
     error(value, quote(*text) + " is not a whole number (use " + range + ", without quotes)");
     return std::nullopt;
@@ -246,18 +252,25 @@ std::optional<ByteLimit> YamlReader::size(const Located& value, std::uint64_t mi
   if (!text) return std::nullopt;
   auto size = parse_size(*text);
   if (!size) {
-    error(value, quote(*text) + " is not a size (use e.g. 512M)");
+    // Digits with at most a unit letter, yet refused: more than 2^63-1 bytes.
+    std::string_view digits = *text;
+    if (!digits.empty() && std::string_view("KkMmGgTt").find(digits.back()) != std::string_view::npos)
+      digits.remove_suffix(1);
+    if (!digits.empty() && digits.find_first_not_of("0123456789") == std::string_view::npos)
+      error(value, quote(*text) + " is too large (at most 8388607T, or max for no limit)");
+    else
+      error(value, quote(*text) + " is not a size (use e.g. 512M)");
     return std::nullopt;
   }
   if (min_plain > 0 && size->has_value()) {
+    if (**size == 0) {
+      error(value, quote(*text) + " is zero (use e.g. 512M, or max for no limit)");
+      return std::nullopt;
+    }
     bool unitless = parse_u64(*text).has_value();
     if (unitless && **size < min_plain) {
       error(value, *text + " bytes is too small (sizes without a unit are bytes: did you mean " +
                        *text + "M?)");
-      return std::nullopt;
-    }
-    if (**size == 0) {
-      error(value, quote(*text) + " is zero (use e.g. 512M, or max for no limit)");
       return std::nullopt;
     }
   }
@@ -269,7 +282,20 @@ std::optional<Duration> YamlReader::duration(const Located& value) {
   if (!text) return std::nullopt;
   auto duration = parse_duration(*text);
   if (!duration) {
-    error(value, quote(*text) + " is not a duration (use e.g. 500ms, 10s, 5m or 1h; at most 1 year)");
+    std::string_view number = *text;
+    for (const char* unit : {"ms", "s", "m", "h"}) {
+      if (number.ends_with(unit)) {
+        number.remove_suffix(std::string_view(unit).size());
+        break;
+      }
+    }
+    bool digits = !number.empty() && number.find_first_not_of("0123456789") == std::string_view::npos;
+    if (digits && number.size() == text->size())
+      error(value, quote(*text) + " has no unit (use e.g. " + *text + "s; the units are ms, s, m and h)");
+    else if (digits)
+      error(value, quote(*text) + " is longer than a year (use at most 8760h)");
+    else
+      error(value, quote(*text) + " is not a duration (use e.g. 500ms, 10s, 5m or 1h)");
     return std::nullopt;
   }
   return duration;

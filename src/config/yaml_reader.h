@@ -81,4 +81,11 @@ Located located_child(const Located& parent, const YAML::Node& key, const YAML::
 // How a node is described in "found a …" messages.
 std::string describe_node(const YAML::Node& node);
 
+// A scalar quoted for a message: control bytes escaped, long values cut.
+std::string quote(const std::string& text);
+
+// Whether a scalar was written plain (not quoted, no tag): only plain scalars are numbers
+// and booleans, as in YAML itself.
+bool is_plain(const YAML::Node& node);
+
 }  // namespace climits::config

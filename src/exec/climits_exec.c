@@ -3,11 +3,12 @@
  * thing after another and then execs the next program:
  *
  *   climits-exec [--procs FILE]... [--user U] [--group G] [--umask OOO] [--dir D]
- *                [--status-fd N] -- PROGRAM [ARG]...
+ *                [--nofile N] [--status-fd N] -- PROGRAM [ARG]...
  *
  * 1. writes its own pid into every --procs file (cgroup.procs of each hierarchy);
  * 2. drops privileges in the only safe order: supplementary groups, gid, uid;
- * 3. umask, working directory, then execvp (a bare PROGRAM is looked up in PATH).
+ * 3. umask, working directory, the soft file limit (the manager raises its own; programs
+ *    get the usual one back), then execvp (a bare PROGRAM is looked up in PATH).
  * If any step fails, it writes "what: reason" to --status-fd and exits 127; the manager reads
  * that and reports a spawn error. On success the status fd is closed by exec (CLOEXEC), so
  * the manager reads end-of-file. Plain C and no libraries: it runs once per start. */
@@ -20,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -105,7 +107,7 @@ static void drop_privileges(const char* user, const char* group) {
 int main(int argc, char** argv) {
   const char* procs[MAX_PROCS_FILES];
   int procs_count = 0;
-  const char *user = NULL, *group = NULL, *dir = NULL, *umask_text = NULL;
+  const char *user = NULL, *group = NULL, *dir = NULL, *umask_text = NULL, *nofile = NULL;
   int i = 1;
   for (; i < argc; ++i) {
     const char* flag = argv[i];
@@ -126,6 +128,8 @@ int main(int argc, char** argv) {
       dir = value;
     else if (strcmp(flag, "--umask") == 0)
       umask_text = value;
+    else if (strcmp(flag, "--nofile") == 0)
+      nofile = value;
     else if (strcmp(flag, "--status-fd") == 0 && parse_number(value, &number) && number < INT_MAX) {
       status_fd = (int)number;
       fcntl(status_fd, F_SETFD, FD_CLOEXEC);
@@ -138,6 +142,15 @@ int main(int argc, char** argv) {
   drop_privileges(user, group);
   if (umask_text != NULL) umask((mode_t)strtoul(umask_text, NULL, 8));
   if (dir != NULL && chdir(dir) != 0) fail("changing directory to", dir, errno);
+  if (nofile != NULL) {
+    struct rlimit limit;
+    unsigned long soft;
+    if (parse_number(nofile, &soft) && getrlimit(RLIMIT_NOFILE, &limit) == 0 &&
+        soft < limit.rlim_cur) {
+      limit.rlim_cur = (rlim_t)soft;
+      setrlimit(RLIMIT_NOFILE, &limit);
+    }
+  }
   execvp(argv[i], argv + i);
   fail(argv[i], NULL, errno);
   return 127;

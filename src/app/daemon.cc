@@ -1,0 +1,138 @@
+#include "app/daemon.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/resource.h>
+#include <uv.h>
+
+#include <csignal>
+#include <iostream>
+
+#include "app/check_command.h"
+#include "app/logging.h"
+#include "build_info.h"
+#include "cgroup/layout.h"
+#include "cgroup/placement.h"
+#include "config/loader.h"
+#include "supervisor/launcher.h"
+#include "supervisor/manager.h"
+
+namespace climits::app {
+
+namespace {
+
+// Every program holds a few descriptors in the manager (an OOM eventfd on v1, the helper's
+// status pipe while starting): raise the soft limit to the hard one, and give programs the
+// usual soft limit back through the helper.
+rlim_t raise_file_limit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return 1024;
+  rlim_t original = limit.rlim_cur;
+  limit.rlim_cur = limit.rlim_max;
+  if (::setrlimit(RLIMIT_NOFILE, &limit) != 0)
+    spdlog::warn("cannot raise the open-file limit: {}", std::strerror(errno));
+  return original;
+}
+
+// The loop's signal handles; each callback is a bridge into the daemon.
+struct Signals {
+  uv_signal_t handles[4];
+  static constexpr int kNumbers[4] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1};
+
+  void start(uv_loop_t* loop, void* owner, uv_signal_cb callback) {
+    for (int i = 0; i < 4; ++i) {
+      uv_signal_init(loop, &handles[i]);
+      handles[i].data = owner;
+      uv_signal_start(&handles[i], callback, kNumbers[i]);
+    }
+  }
+  void close() {
+    for (auto& handle : handles) uv_close(reinterpret_cast<uv_handle_t*>(&handle), nullptr);
+  }
+};
+
+struct Daemon {
+  uv_loop_t loop;
+  Signals signals;
+  std::unique_ptr<supervisor::Manager> manager;
+
+  void on_signal(int signal) {
+    switch (signal) {
+      case SIGTERM:
+      case SIGINT:
+        spdlog::info("{} received", signal == SIGTERM ? "SIGTERM" : "SIGINT");
+        manager->shutdown([this] { uv_stop(&loop); });
+        break;
+      case SIGHUP:
+        spdlog::warn("SIGHUP received: reloading the configuration is not implemented yet; "
+                     "the running configuration stays");
+        break;
+      case SIGUSR1:
+        // Program output files are opened afresh for every run; nothing is held open.
+        spdlog::info("SIGUSR1 received: log files are reopened at each program start");
+        break;
+    }
+  }
+};
+
+}  // namespace
+
+int run_daemon(const DaemonOptions& options) {
+  auto loaded = config::load_config_file(options.config_path);
+  if (!loaded.config) {
+    for (const auto& error : loaded.errors) std::cerr << error.to_string() << '\n';
+    std::cerr << "climits-manager: " << options.config_path << " is not valid ("
+              << loaded.errors.size() << (loaded.errors.size() == 1 ? " error" : " errors")
+              << "); nothing was started\n";
+    return kExitConfigError;
+  }
+  const config::Config& config = *loaded.config;
+  setup_logging(options.log_level.value_or(config.manager.log_level));
+  spdlog::info("climits-manager {} starting with {} ({} program{})", CLIMITS_VERSION,
+               options.config_path, config.programs.size(),
+               config.programs.size() == 1 ? "" : "s");
+
+  auto layout = cgroup::detect_layout();
+  if (!layout) {
+    spdlog::error("cgroups: {}", layout.error().message);
+    return kExitEnvironmentError;
+  }
+  auto backend = cgroup::open_backend(*layout, config.manager.cgroup_root);
+  if (!backend) {
+    spdlog::error("cgroups: {}", backend.error().message);
+    return kExitEnvironmentError;
+  }
+  spdlog::info("{}; {}", layout->describe(), (*backend)->describe());
+  auto helper = supervisor::find_helper();
+  if (!helper) {
+    spdlog::error("{}", helper.error().message);
+    return kExitEnvironmentError;
+  }
+  rlim_t program_file_limit = raise_file_limit();
+  ::signal(SIGPIPE, SIG_IGN);
+
+  Daemon daemon;
+  uv_loop_init(&daemon.loop);
+  supervisor::Launcher launcher(&daemon.loop, *helper, program_file_limit);
+  daemon.manager = std::make_unique<supervisor::Manager>(&daemon.loop, **backend, launcher);
+  daemon.signals.start(&daemon.loop, &daemon, [](uv_signal_t* handle, int signal) {
+    static_cast<Daemon*>(handle->data)->on_signal(signal);
+  });
+  int exit_code = kExitOk;
+  if (auto started = daemon.manager->start(config); !started) {
+    spdlog::error("{}", started.error().message);
+    exit_code = kExitEnvironmentError;
+    daemon.manager->shutdown([&daemon] { uv_stop(&daemon.loop); });
+  } else {
+    spdlog::info("started: {}", daemon.manager->summary());
+  }
+  uv_run(&daemon.loop, UV_RUN_DEFAULT);
+
+  daemon.manager.reset();
+  daemon.signals.close();
+  uv_run(&daemon.loop, UV_RUN_DEFAULT);  // let the close callbacks free their handles
+  if (uv_loop_close(&daemon.loop) != 0) spdlog::debug("loop closed with handles still open");
+  if (exit_code == kExitOk) spdlog::info("clean shutdown");
+  return exit_code;
+}
+
+}  // namespace climits::app

@@ -1,0 +1,173 @@
+#include "supervisor/launcher.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <map>
+
+#include "build_info.h"
+
+extern char** environ;
+
+namespace climits::supervisor {
+
+namespace {
+
+// Opens (creating if needed) an append-only log file for a program's output.
+Result<int> open_output(const std::string& path) {
+  std::error_code ignored;
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ignored);
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  if (fd < 0) return Error::from_errno(errno, "opening log file " + path);
+  return fd;
+}
+
+std::string octal(mode_t mode) {
+  char buffer[8];
+  std::snprintf(buffer, sizeof buffer, "%03o", static_cast<unsigned>(mode));
+  return buffer;
+}
+
+// Closes what the parent still holds once uv_spawn has handed the fds to the child.
+struct FdGuard {
+  std::vector<int> fds;
+  ~FdGuard() {
+    for (int fd : fds)
+      if (fd > 2) ::close(fd);
+  }
+};
+
+}  // namespace
+
+Launcher::Launcher(uv_loop_t* loop, std::string helper_path, rlim_t nofile_soft)
+    : loop_(loop), helper_path_(std::move(helper_path)), nofile_soft_(nofile_soft) {
+  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
+    // Variables of the manager's own service integration must not leak into programs.
+    std::string_view text = *entry;
+    if (text.starts_with("NOTIFY_SOCKET=") || text.starts_with("LISTEN_") ||
+        text.starts_with("WATCHDOG_"))
+      continue;
+    base_environment_.emplace_back(text);
+  }
+}
+
+Result<Launch> Launcher::launch(const config::Program& program,
+                                const std::vector<std::string>& entry_files, uv_exit_cb on_exit,
+                                void* data) {
+  FdGuard guard;
+  // stdio: 0 = /dev/null, 1 and 2 per the output settings, 3 = the helper's status pipe.
+  uv_stdio_container_t stdio[4];
+  stdio[0].flags = UV_IGNORE;
+  int stdout_fd = -1;
+  for (int stream = 1; stream <= 2; ++stream) {
+    const config::OutputSettings& out =
+        stream == 1 ? program.stdout_output : program.stderr_output;
+    switch (out.target) {
+      case config::OutputTarget::file: {
+        auto fd = open_output(out.path);
+        if (!fd) return fd.error();
+        guard.fds.push_back(*fd);
+        stdio[stream].flags = UV_INHERIT_FD;
+        stdio[stream].data.fd = *fd;
+        if (stream == 1) stdout_fd = *fd;
+        break;
+      }
+      case config::OutputTarget::inherit:
+        stdio[stream].flags = UV_INHERIT_FD;
+        stdio[stream].data.fd = stream;
+        break;
+      case config::OutputTarget::discard:
+        stdio[stream].flags = UV_IGNORE;
+        break;
+      case config::OutputTarget::merge:
+        if (stdout_fd >= 0 || program.stdout_output.target == config::OutputTarget::inherit) {
+          stdio[stream].flags = UV_INHERIT_FD;
+          stdio[stream].data.fd = stdout_fd >= 0 ? stdout_fd : 1;
+        } else {
+          stdio[stream].flags = UV_IGNORE;
+        }
+        break;
+    }
+  }
+  int status_pipe[2];
+  if (::pipe2(status_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
+    return Error::from_errno(errno, "creating the status pipe for " + program.name);
+  guard.fds.push_back(status_pipe[1]);
+  stdio[3].flags = UV_INHERIT_FD;
+  stdio[3].data.fd = status_pipe[1];
+
+  std::vector<std::string> args{helper_path_};
+  for (const auto& file : entry_files) args.insert(args.end(), {"--procs", file});
+  if (program.user) args.insert(args.end(), {"--user", *program.user});
+  if (program.group) args.insert(args.end(), {"--group", *program.group});
+  if (program.umask) args.insert(args.end(), {"--umask", octal(*program.umask)});
+  args.insert(args.end(), {"--dir", program.directory, "--nofile", std::to_string(nofile_soft_),
+                           "--status-fd", "3", "--"});
+  args.insert(args.end(), program.command.begin(), program.command.end());
+
+  std::map<std::string, std::string> overrides(program.environment.begin(),
+                                               program.environment.end());
+  std::vector<std::string> env;
+  for (const auto& entry : base_environment_) {
+    std::string name = entry.substr(0, entry.find('='));
+    if (!overrides.count(name)) env.push_back(entry);
+  }
+  for (const auto& [name, value] : overrides) env.push_back(name + "=" + value);
+
+  std::vector<char*> argv, envp;
+  for (auto& arg : args) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  for (auto& entry : env) envp.push_back(entry.data());
+  envp.push_back(nullptr);
+
+  uv_process_options_t options{};
+  options.exit_cb = on_exit;
+  options.file = helper_path_.c_str();
+  options.args = argv.data();
+  options.env = envp.data();
+  options.stdio_count = 4;
+  options.stdio = stdio;
+  // Its own session: a Ctrl-C on the manager's terminal must not reach the programs; the
+  // manager stops them itself, gracefully.
+  options.flags = UV_PROCESS_DETACHED;
+
+  auto* process = new uv_process_t;
+  process->data = data;
+  int rc = uv_spawn(loop_, process, &options);
+  if (rc != 0) {
+    // libuv wants even a failed spawn's handle closed.
+    uv_close(reinterpret_cast<uv_handle_t*>(process),
+             [](uv_handle_t* h) { delete reinterpret_cast<uv_process_t*>(h); });
+    ::close(status_pipe[0]);
+    return Error{-rc, "starting " + helper_path_ + ": " + uv_strerror(rc)};
+  }
+  return Launch{process, process->pid, status_pipe[0]};
+}
+
+std::optional<std::string> Launcher::take_spawn_error(int status_fd) {
+  if (status_fd < 0) return std::nullopt;
+  std::string message;
+  char buffer[1024];
+  ssize_t n;
+  while ((n = ::read(status_fd, buffer, sizeof buffer)) > 0) message.append(buffer, n);
+  ::close(status_fd);
+  if (message.empty()) return std::nullopt;
+  return message;
+}
+
+Result<std::string> find_helper() {
+  std::error_code error;
+  auto self = std::filesystem::read_symlink("/proc/self/exe", error);
+  std::vector<std::string> candidates;
+  if (!error) candidates.push_back((self.parent_path() / "climits-exec").string());
+  candidates.push_back(std::string(CLIMITS_LIBEXEC_DIR) + "/climits-exec");
+  for (const auto& candidate : candidates)
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+  return Error{ENOENT, "the helper climits-exec was found neither beside the manager nor in " +
+                           std::string(CLIMITS_LIBEXEC_DIR) + " (reinstall the package, or "
+                           "build the climits-exec target)"};
+}
+
+}  // namespace climits::supervisor

@@ -1,0 +1,47 @@
+#pragma once
+// Starts one run of a program with uv_spawn, through the climits-exec helper, so the process
+// is in its cgroup(s), with its user, umask and directory, before its first instruction.
+// The helper reports a failure before exec on a close-on-exec pipe: the read end comes back
+// to the caller, who reads it once the process has exited.
+#include <sys/resource.h>
+#include <uv.h>
+
+#include <string>
+#include <vector>
+
+#include "config/model.h"
+#include "util/result.h"
+
+namespace climits::supervisor {
+
+struct Launch {
+  uv_process_t* process;  // owned by the caller: uv_close it after its exit callback
+  int pid;
+  int status_fd;  // read end of the helper's status pipe (non-blocking, close-on-exec)
+};
+
+class Launcher {
+ public:
+  // `nofile_soft`: the file limit programs get (the manager raises its own).
+  Launcher(uv_loop_t* loop, std::string helper_path, rlim_t nofile_soft);
+
+  // `data` is stored in process->data for `on_exit`.
+  Result<Launch> launch(const config::Program& program, const std::vector<std::string>& entry_files,
+                        uv_exit_cb on_exit, void* data);
+
+  // Reads what the helper reported before exec (nothing if exec succeeded), and closes fd.
+  static std::optional<std::string> take_spawn_error(int status_fd);
+
+  const std::string& helper_path() const { return helper_path_; }
+
+ private:
+  uv_loop_t* loop_;
+  std::string helper_path_;
+  rlim_t nofile_soft_;
+  std::vector<std::string> base_environment_;  // the manager's own, taken once
+};
+
+// Where the helper is: beside the running binary (a build tree), else the install location.
+Result<std::string> find_helper();
+
+}  // namespace climits::supervisor

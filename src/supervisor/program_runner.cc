@@ -1,0 +1,258 @@
+#include "supervisor/program_runner.h"
+
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+
+#include "config/units.h"
+#include "util/text.h"
+
+namespace climits::supervisor {
+
+namespace {
+std::string seconds_text(std::chrono::milliseconds ms) { return config::format_duration(ms); }
+
+const char* restart_policy_name(config::RestartPolicy policy) {
+  switch (policy) {
+    case config::RestartPolicy::always: return "always";
+    case config::RestartPolicy::on_failure: return "on-failure";
+    case config::RestartPolicy::on_oom: return "on-oom";
+    case config::RestartPolicy::never: return "never";
+  }
+  return "?";
+}
+}  // namespace
+
+ProgramRunner::ProgramRunner(RunnerContext& context, config::Program program)
+    : context_(context),
+      program_(std::move(program)),
+      tracker_(program_.restart),
+      random_(std::random_device{}()) {
+  timer_ = new uv_timer_t;
+  uv_timer_init(context_.loop, timer_);
+  timer_->data = this;
+}
+
+ProgramRunner::~ProgramRunner() {
+  oom_watcher_.reset();
+  timer_->data = nullptr;
+  uv_timer_stop(timer_);
+  uv_close(reinterpret_cast<uv_handle_t*>(timer_),
+           [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
+  if (process_ != nullptr) process_->data = nullptr;  // its exit will find no owner
+  if (status_fd_ >= 0) ::close(status_fd_);
+}
+
+std::chrono::milliseconds ProgramRunner::now() const {
+  return std::chrono::milliseconds(uv_now(context_.loop));
+}
+
+Result<void> ProgramRunner::prepare() {
+  auto limits = cgroup::limits_of(program_);
+  if (auto created = context_.backend.create(program_.name, limits); !created) return created;
+  auto applied = context_.backend.apply(program_.name, limits);
+  if (!applied) return applied.error();
+  for (const auto& warning : *applied) spdlog::warn("{}: {}", program_.name, warning);
+  auto watcher = context_.backend.watch_oom(
+      context_.loop, program_.name,
+      [this](std::uint64_t total, std::uint64_t added) { on_oom(total, added); });
+  if (!watcher) return watcher.error();
+  oom_watcher_ = std::move(*watcher);
+  return success();
+}
+
+void ProgramRunner::start(const std::string& cause) { handle(Event::start, cause); }
+
+void ProgramRunner::stop(const std::string& cause) { handle(Event::stop, cause); }
+
+void ProgramRunner::kill_now(const std::string& cause) {
+  if (state_ != State::stopping) handle(Event::stop, cause);
+  if (state_ == State::stopping) handle(Event::stop_timeout, cause);
+}
+
+void ProgramRunner::handle(Event event, const std::string& cause) {
+  auto next = transition(state_, event);
+  if (!next) {
+    spdlog::debug("{}: {} ignored in state {}", program_.name, event_name(event),
+                  state_name(state_));
+    return;
+  }
+  State previous = state_;
+  state_ = next->next;
+  if (previous != state_ || next->action == Action::kill_cgroup)
+    spdlog::info("{}: {} -> {} ({})", program_.name, state_name(previous), state_name(state_),
+                 cause);
+  enter(state_);
+  // Last: a failed spawn re-enters handle() with the exit it amounts to.
+  perform(next->action);
+  if (context_.on_transition) context_.on_transition(*this, previous, state_);
+}
+
+// Each state that waits for time arms the one timer on entry.
+void ProgramRunner::enter(State state) {
+  uv_timer_stop(timer_);
+  auto arm = [this](std::chrono::milliseconds delay) {
+    uv_timer_start(
+        timer_,
+        [](uv_timer_t* t) {
+          if (t->data != nullptr) static_cast<ProgramRunner*>(t->data)->on_timer();
+        },
+        static_cast<std::uint64_t>(delay.count()), 0);
+  };
+  switch (state) {
+    case State::starting: arm(program_.start_settle); break;
+    case State::backoff: arm(backoff_delay_); break;
+    case State::stopping: arm(program_.stop.timeout); break;
+    default: break;
+  }
+}
+
+void ProgramRunner::on_timer() {
+  switch (state_) {
+    case State::starting: handle(Event::settled, "alive after " + seconds_text(program_.start_settle)); break;
+    case State::backoff: handle(Event::backoff_elapsed, "restart " + std::to_string(restarts_ + 1)); break;
+    case State::stopping:
+      handle(Event::stop_timeout, "still running " + seconds_text(program_.stop.timeout) +
+                                      " after " + config::signal_name(program_.stop.signal) +
+                                      ": killing its cgroup");
+      break;
+    default: break;
+  }
+}
+
+void ProgramRunner::perform(Action action) {
+  switch (action) {
+    case Action::none: break;
+    case Action::reset_and_spawn:
+      tracker_.reset();
+      spawn();
+      break;
+    case Action::spawn:
+      ++restarts_;
+      spawn();
+      break;
+    case Action::send_stop_signal:
+      if (pid_ > 0 && ::kill(pid_, program_.stop.signal) != 0 && errno != ESRCH)
+        spdlog::warn("{}: sending {} to {}: {}", program_.name,
+                     config::signal_name(program_.stop.signal), pid_, std::strerror(errno));
+      break;
+    case Action::kill_cgroup:
+      if (auto killed = context_.backend.kill_all(program_.name); !killed)
+        spdlog::error("{}: killing its cgroup: {}", program_.name, killed.error().message);
+      break;
+  }
+}
+
+void ProgramRunner::spawn() {
+  if (auto count = context_.backend.oom_kill_count(program_.name)) oom_baseline_ = *count;
+  auto limits = cgroup::limits_of(program_);
+  auto launched = context_.launcher.launch(
+      program_, context_.backend.entry_files(program_.name, limits),
+      [](uv_process_t* process, std::int64_t exit_status, int term_signal) {
+        auto* self = static_cast<ProgramRunner*>(process->data);
+        uv_close(reinterpret_cast<uv_handle_t*>(process),
+                 [](uv_handle_t* h) { delete reinterpret_cast<uv_process_t*>(h); });
+        if (self != nullptr) self->on_exit(exit_status, term_signal);
+      },
+      this);
+  started_at_ = now();
+  if (!launched) {
+    // Nothing ran: the same path as a helper that could not exec.
+    pid_ = 0;
+    finish_run(classify_exit(127, 0, launched.error().message, 0, std::chrono::system_clock::now()),
+               std::chrono::milliseconds(0), launched.error().message);
+    return;
+  }
+  process_ = launched->process;
+  pid_ = launched->pid;
+  status_fd_ = launched->status_fd;
+  spdlog::debug("{}: started pid {}", program_.name, pid_);
+}
+
+void ProgramRunner::on_exit(std::int64_t exit_status, int term_signal) {
+  process_ = nullptr;
+  int pid = pid_;
+  pid_ = 0;
+  auto spawn_error = Launcher::take_spawn_error(status_fd_);
+  status_fd_ = -1;
+  // Re-read the OOM counter now, so that an exit arriving before the OOM event is still
+  // classified as an OOM kill.
+  if (oom_watcher_) oom_watcher_->check_now();
+  std::uint64_t oom_now = oom_baseline_;
+  if (auto count = context_.backend.oom_kill_count(program_.name)) oom_now = *count;
+  // Daemonized children and workers die with the main process: no copy ever runs twice.
+  if (auto killed = context_.backend.kill_all(program_.name); !killed)
+    spdlog::error("{}: killing what is left in its cgroup: {}", program_.name,
+                  killed.error().message);
+  auto run_length = now() - started_at_;
+  auto info = classify_exit(exit_status, term_signal, spawn_error, oom_now - oom_baseline_,
+                            std::chrono::system_clock::now());
+  finish_run(info, run_length,
+             "pid " + std::to_string(pid) + " " + info.describe() + " after " +
+                 seconds_text(run_length));
+}
+
+// The end of every run, spawned or not: the exit becomes the event the restart rules pick.
+void ProgramRunner::finish_run(const ExitInfo& exit, std::chrono::milliseconds run_length,
+                               const std::string& cause) {
+  last_exit_ = exit;
+  if (state_ == State::stopping) {
+    handle(Event::exit_done, cause);
+    return;
+  }
+  auto decision = tracker_.after_exit(exit, run_length, now(),
+                                      std::uniform_real_distribution<double>(0, 1)(random_));
+  backoff_delay_ = decision.delay;
+  switch (decision.what) {
+    case RestartTracker::Decision::restart:
+      handle(Event::exit_restart, cause + "; restarting in " + seconds_text(decision.delay) +
+                                      " (attempt " + std::to_string(decision.attempt) + ")");
+      break;
+    case RestartTracker::Decision::stay_down:
+      handle(Event::exit_done, cause + "; the restart policy (" +
+                                   restart_policy_name(program_.restart.policy) +
+                                   ") leaves it down");
+      break;
+    case RestartTracker::Decision::give_up:
+      handle(Event::exit_give_up,
+             cause + "; more than " + std::to_string(program_.restart.limit.burst) +
+                 " restarts within " + seconds_text(program_.restart.limit.interval) +
+                 ": giving up until an operator starts it");
+      break;
+  }
+}
+
+void ProgramRunner::on_oom(std::uint64_t total, std::uint64_t added) {
+  oom_kills_ += added;
+  spdlog::warn("{}: the kernel OOM-killed {} process{} in its cgroup (limit {}; {} so far)",
+               program_.name, added, added == 1 ? "" : "es",
+               program_.memory.max ? format_bytes(*program_.memory.max) : "none", oom_kills_);
+  (void)total;
+}
+
+Result<void> ProgramRunner::remove_cgroup() {
+  oom_watcher_.reset();
+  return context_.backend.remove(program_.name);
+}
+
+ProgramStatus ProgramRunner::status() const {
+  ProgramStatus status;
+  status.name = program_.name;
+  status.state = state_;
+  if (pid_ > 0) {
+    status.pid = pid_;
+    status.uptime_seconds = static_cast<double>((now() - started_at_).count()) / 1000.0;
+  }
+  if (auto usage = context_.backend.usage(program_.name)) {
+    status.memory_bytes = usage->current;
+    status.memory_peak_bytes = usage->peak;
+    status.memory_max_bytes = usage->max;
+  }
+  status.restarts = restarts_;
+  status.oom_kills = oom_kills_;
+  status.last_exit = last_exit_;
+  status.cgroup = context_.backend.path_of(program_.name);
+  return status;
+}
+
+}  // namespace climits::supervisor

@@ -1,0 +1,86 @@
+#pragma once
+// One program, alive: its cgroup, its current process, its one timer and its OOM watcher,
+// driven by the state table (state.h). Every transition is logged once with its cause.
+// Callbacks from libuv are thin bridges into the methods here.
+#include <uv.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <random>
+#include <string>
+
+#include "cgroup/backend.h"
+#include "config/model.h"
+#include "supervisor/launcher.h"
+#include "supervisor/restart_tracker.h"
+#include "supervisor/state.h"
+#include "supervisor/status.h"
+
+namespace climits::supervisor {
+
+struct RunnerContext {
+  uv_loop_t* loop;
+  cgroup::Backend& backend;
+  Launcher& launcher;
+  // Called after every transition (the manager watches for shutdown; tests and service
+  // notification observe).
+  std::function<void(const class ProgramRunner&, State from, State to)> on_transition;
+};
+
+class ProgramRunner {
+ public:
+  ProgramRunner(RunnerContext& context, config::Program program);
+  ~ProgramRunner();
+  ProgramRunner(const ProgramRunner&) = delete;
+  ProgramRunner& operator=(const ProgramRunner&) = delete;
+
+  // Creates the cgroup, applies the limits and starts watching for OOM kills.
+  Result<void> prepare();
+
+  void start(const std::string& cause);
+  void stop(const std::string& cause);
+  // Kills everything now (a second shutdown signal): the exit then lands in `stopped`.
+  void kill_now(const std::string& cause);
+
+  // Removes the cgroup; only when no process can be alive (stopped, exited, fatal).
+  Result<void> remove_cgroup();
+
+  State state() const { return state_; }
+  bool at_rest() const { return !has_process(state_) && state_ != State::backoff; }
+  const config::Program& program() const { return program_; }
+  ProgramStatus status() const;
+
+ private:
+  void handle(Event event, const std::string& cause);
+  void enter(State state);
+  void perform(Action action);
+  void spawn();
+  void on_exit(std::int64_t exit_status, int term_signal);
+  void finish_run(const ExitInfo& exit, std::chrono::milliseconds run_length,
+                  const std::string& cause);
+  void on_timer();
+  void on_oom(std::uint64_t total, std::uint64_t added);
+  std::chrono::milliseconds now() const;
+
+  RunnerContext& context_;
+  config::Program program_;
+  State state_ = State::stopped;
+  RestartTracker tracker_;
+  std::minstd_rand random_;
+
+  uv_process_t* process_ = nullptr;
+  int pid_ = 0;
+  int status_fd_ = -1;
+  std::chrono::milliseconds started_at_{0};  // monotonic, of the current process
+  std::uint64_t oom_baseline_ = 0;           // the cgroup's counter when it started
+  uv_timer_t* timer_ = nullptr;              // settle, backoff or stop timeout: by state
+  std::chrono::milliseconds backoff_delay_{0};
+  std::unique_ptr<cgroup::OomWatcher> oom_watcher_;
+
+  int restarts_ = 0;
+  std::uint64_t oom_kills_ = 0;
+  std::optional<ExitInfo> last_exit_;
+};
+
+}  // namespace climits::supervisor

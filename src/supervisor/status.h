@@ -1,0 +1,30 @@
+#pragma once
+// A snapshot of one program, as `climits-ctl status` shows it (SPEC §2). Filled in one place
+// (ProgramRunner::status) and turned into JSON or a table in one place each.
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "config/model.h"
+#include "supervisor/exit_info.h"
+#include "supervisor/state.h"
+
+namespace climits::supervisor {
+
+struct ProgramStatus {
+  std::string name;
+  State state = State::stopped;
+  std::optional<pid_t> pid;
+  double uptime_seconds = 0;  // since the current process started; 0 without one
+  std::uint64_t memory_bytes = 0;
+  std::optional<std::uint64_t> memory_peak_bytes;
+  config::ByteLimit memory_max_bytes;  // nullopt = unlimited
+  int restarts = 0;
+  std::uint64_t oom_kills = 0;
+  std::optional<ExitInfo> last_exit;
+  std::string cgroup;
+};
+
+}  // namespace climits::supervisor
