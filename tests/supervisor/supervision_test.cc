@@ -1,0 +1,239 @@
+// The supervisor in-process: real processes through climits-exec in real cgroups.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "tests/supervisor/harness.h"
+
+using namespace climits;
+using namespace climits::test;
+using supervisor::ExitKind;
+using supervisor::State;
+using namespace std::chrono_literals;
+
+namespace {
+
+// A program block with quick timings for tests; `extra` lines replace the defaults they name.
+std::string program(const std::string& name, const std::string& command,
+                    const std::string& extra = "") {
+  std::string block = "  " + name + ":\n    command: " + command + "\n" + extra;
+  for (const char* line : {"    start: {settle: 100ms}\n", "    stop: {timeout: 2s}\n",
+                           "    stdout: {file: \"null\"}\n", "    stderr: {file: \"null\"}\n",
+                           "    memory: {max: 32M, swap_max: 0}\n"}) {
+    std::string key = std::string(line).substr(0, std::string(line).find(':') + 1);
+    if (extra.find(key) == std::string::npos) block += line;
+  }
+  return block;
+}
+
+std::string restart(const std::string& policy) {
+  return "    restart: {policy: " + policy +
+         ", backoff: {initial: 5s, max: 5s, jitter: 0}, limit: {burst: 10, interval: 60s}}\n";
+}
+
+}  // namespace
+
+TEST_SUITE("supervision") {
+
+TEST_CASE("every restart policy against every kind of exit") {
+  // Each exit kind, produced for real: a clean exit, a failure code, a fatal signal, an OOM
+  // kill (leaky allocates 64M at once under a 32M limit), and a spawn error (no such file).
+  const std::pair<const char*, std::string> kinds[] = {
+      {"clean", "[\"sh\", \"-c\", \"exit 0\"]"},
+      {"failure", "[\"sh\", \"-c\", \"exit 3\"]"},
+      {"signal", "[\"sh\", \"-c\", \"kill -SEGV $$\"]"},
+      {"oom", "[\"" + leaky() + "\", \"64\", \"0\"]"},
+      {"spawn", "[\"/nonexistent/program\"]"},
+  };
+  const char* policies[] = {"always", "on-failure", "on-oom", "never"};
+  // Whether each policy restarts each kind, in the order above.
+  const bool restarts[4][5] = {{true, true, true, true, true},
+                               {false, true, true, true, true},
+                               {false, false, false, true, false},
+                               {false, false, false, false, false}};
+  std::string yaml;
+  for (const char* policy : policies)
+    for (const auto& [kind, command] : kinds)
+      yaml += program(std::string(policy) + "-" + kind, command, restart(policy));
+  SupervisorHarness h;
+  h.start(yaml);
+  auto settled_down = [&] {
+    for (const auto& runner : h.manager().runners())
+      if (runner->state() != State::backoff && runner->state() != State::exited) return false;
+    return true;
+  };
+  REQUIRE(h.run_until(settled_down, 20s));
+  const ExitKind expected_kinds[] = {ExitKind::exited, ExitKind::exited, ExitKind::signal,
+                                     ExitKind::oom_killed, ExitKind::spawn_error};
+  for (int p = 0; p < 4; ++p) {
+    for (int k = 0; k < 5; ++k) {
+      std::string name = std::string(policies[p]) + "-" + kinds[k].first;
+      auto status = h.runner(name).status();
+      CAPTURE(name);
+      CHECK(status.state == (restarts[p][k] ? State::backoff : State::exited));
+      REQUIRE(status.last_exit.has_value());
+      CHECK(status.last_exit->kind == expected_kinds[k]);
+    }
+  }
+  auto oom = h.runner("never-oom").status();
+  CHECK(oom.oom_kills == 1);
+  CHECK(oom.last_exit->signal == SIGKILL);
+  auto failure = h.runner("never-failure").status().last_exit;
+  CHECK(failure->code == 3);
+  CHECK(h.runner("never-signal").status().last_exit->signal == SIGSEGV);
+  auto spawn = h.runner("never-spawn").status().last_exit;
+  CHECK(spawn->detail == "/nonexistent/program: No such file or directory");
+}
+
+TEST_CASE("the status source: state, pid, uptime, memory, limit, cgroup") {
+  SupervisorHarness h;
+  h.start(program("holder", "[\"" + leaky() + "\", \"8\", \"100000\"]"));
+  REQUIRE(h.wait_for_state("holder", State::running));
+  h.run_until([] { return false; }, 300ms);
+  auto status = h.runner("holder").status();
+  CHECK(status.name == "holder");
+  REQUIRE(status.pid.has_value());
+  CHECK(*h.backend().processes("holder") == std::vector<pid_t>{*status.pid});
+  CHECK(status.uptime_seconds >= 0.3);
+  CHECK(status.uptime_seconds < 10);
+  CHECK(status.memory_bytes >= 8u << 20);
+  REQUIRE(status.memory_peak_bytes.has_value());
+  CHECK(*status.memory_peak_bytes >= status.memory_bytes);
+  CHECK(status.memory_max_bytes == config::ByteLimit{32u << 20});
+  CHECK(status.restarts == 0);
+  CHECK(status.oom_kills == 0);
+  CHECK_FALSE(status.last_exit.has_value());
+  CHECK(status.cgroup == private_layout().memory.own_dir() + "/program-holder");
+  // The process really is the program, inside its cgroup, not the helper.
+  std::ifstream cmdline("/proc/" + std::to_string(*status.pid) + "/cmdline");
+  std::string argv0;
+  std::getline(cmdline, argv0, '\0');
+  CHECK(argv0 == leaky());
+}
+
+TEST_CASE("backoff grows 1x, 2x, 4x up to the cap, measured between exit and restart") {
+  SupervisorHarness h;
+  h.start(program("crasher", "[\"sh\", \"-c\", \"exit 1\"]",
+                  "    restart: {policy: on-failure, backoff: {initial: 100ms, max: 400ms, "
+                  "factor: 2, jitter: 0}, limit: {burst: 50, interval: 60s}}\n"
+                  "    start: {settle: 5s}\n"));
+  REQUIRE(h.run_until([&] { return h.entries("crasher", State::starting).size() >= 6; }, 10s));
+  auto backoffs = h.entries("crasher", State::backoff);
+  auto starts = h.entries("crasher", State::starting);
+  const int expected_ms[] = {100, 200, 400, 400, 400};
+  for (int i = 0; i < 5; ++i) {
+    auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(starts[i + 1] - backoffs[i]);
+    CAPTURE(i);
+    CHECK(waited.count() >= expected_ms[i] - 5);
+    CHECK(waited.count() <= expected_ms[i] + 60);
+  }
+}
+
+TEST_CASE("a run longer than reset_after starts the backoff over") {
+  SupervisorHarness h;
+  // Runs 300 ms, then fails; reset_after is 200 ms: every restart is the first again.
+  h.start(program("steady", "[\"sh\", \"-c\", \"sleep 0.3; exit 1\"]",
+                  "    restart: {policy: always, backoff: {initial: 50ms, max: 5s, jitter: 0}, "
+                  "reset_after: 200ms, limit: {burst: 50, interval: 60s}}\n"));
+  REQUIRE(h.run_until([&] { return h.entries("steady", State::starting).size() >= 4; }, 10s));
+  auto backoffs = h.entries("steady", State::backoff);
+  auto starts = h.entries("steady", State::starting);
+  for (int i = 0; i < 3; ++i) {
+    auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(starts[i + 1] - backoffs[i]);
+    CHECK(waited.count() < 50 + 60);  // 50 ms each time, never 100, 200, …
+  }
+}
+
+TEST_CASE("the start limit puts the program in fatal; an explicit start clears it") {
+  SupervisorHarness h;
+  h.start(program("flappy", "[\"sh\", \"-c\", \"exit 2\"]",
+                  "    restart: {policy: on-failure, backoff: {initial: 10ms, max: 10ms, jitter: 0}, "
+                  "limit: {burst: 3, interval: 60s}}\n"
+                  "    start: {settle: 5s}\n"));
+  REQUIRE(h.wait_for_state("flappy", State::fatal));
+  CHECK(h.entries("flappy", State::starting).size() == 4);  // the first start and 3 restarts
+  CHECK(h.runner("flappy").status().restarts == 3);
+  h.runner("flappy").start("operator");
+  CHECK(h.state("flappy") == State::starting);
+  REQUIRE(h.wait_for_state("flappy", State::fatal));
+  CHECK(h.entries("flappy", State::starting).size() == 8);  // a fresh allowance of 3
+}
+
+TEST_CASE("stop: the stop signal first, the cgroup killed after the timeout") {
+  SupervisorHarness h;
+  h.start(program("polite", "[\"sh\", \"-c\", \"trap 'exit 0' TERM; while :; do sleep 0.05; done\"]") +
+          program("stubborn", "[\"sh\", \"-c\", \"trap '' TERM; while :; do sleep 0.05; done\"]",
+                  "    stop: {signal: TERM, timeout: 300ms}\n"));
+  REQUIRE(h.wait_for_state("polite", State::running));
+  REQUIRE(h.wait_for_state("stubborn", State::running));
+  auto asked = std::chrono::steady_clock::now();
+  h.runner("polite").stop("test");
+  h.runner("stubborn").stop("test");
+  REQUIRE(h.wait_for_state("polite", State::stopped, 5s));
+  auto polite_took = h.entries("polite", State::stopped).back() - asked;
+  CHECK(polite_took < 250ms);
+  REQUIRE(h.wait_for_state("stubborn", State::stopped, 5s));
+  auto stubborn_took = h.entries("stubborn", State::stopped).back() - asked;
+  CHECK(stubborn_took >= 300ms);
+  CHECK(stubborn_took < 1500ms);
+  CHECK(h.runner("stubborn").status().last_exit->signal == SIGKILL);
+  CHECK(h.backend().processes("stubborn")->empty());
+}
+
+TEST_CASE("a stop during backoff cancels the restart") {
+  SupervisorHarness h;
+  h.start(program("waiting", "[\"sh\", \"-c\", \"exit 1\"]", restart("always")));
+  REQUIRE(h.wait_for_state("waiting", State::backoff));
+  h.runner("waiting").stop("test");
+  CHECK(h.state("waiting") == State::stopped);
+  h.run_until([] { return false; }, 200ms);
+  CHECK(h.entries("waiting", State::starting).size() == 1);
+}
+
+TEST_CASE("user, umask, directory and environment are applied before exec") {
+  SupervisorHarness h;
+  char dir_template[] = "/tmp/climits-sup-XXXXXX";
+  REQUIRE(::mkdtemp(dir_template) != nullptr);
+  std::string dir = dir_template;
+  ::chmod(dir.c_str(), 0777);
+  h.start("  who:\n    command: [\"sh\", \"-c\", \"id -un > out; umask >> out; pwd >> out; "
+          "echo $GREETING >> out; sleep 100\"]\n"
+          "    user: nobody\n    umask: \"027\"\n    directory: " + dir + "\n"
+          "    environment: {GREETING: hello}\n    stdout: {file: \"null\"}\n"
+          "    start: {settle: 100ms}\n");
+  REQUIRE(h.wait_for_state("who", State::running));
+  std::string text;
+  h.run_until([&] {
+    std::ifstream in(dir + "/out");
+    text.assign(std::istreambuf_iterator<char>(in), {});
+    return std::count(text.begin(), text.end(), '\n') >= 4;
+  }, 5s);
+  CHECK(text == "nobody\n0027\n" + dir + "\nhello\n");
+  h.runner("who").stop("test");
+  REQUIRE(h.wait_for_state("who", State::stopped));
+  std::filesystem::remove_all(dir);
+}
+
+}  // TEST_SUITE
+
+TEST_SUITE("supervision-vm") {
+
+TEST_CASE("OOM kill and restart end to end on this kernel") {
+  SupervisorHarness h;
+  h.start(program("leak", "[\"" + leaky() + "\", \"4\", \"5\"]",
+                  "    restart: {policy: on-oom, backoff: {initial: 50ms, max: 50ms, jitter: 0}, "
+                  "limit: {burst: 10, interval: 60s}}\n"));
+  REQUIRE(h.run_until([&] { return h.runner("leak").status().oom_kills >= 2; }, 60s));
+  REQUIRE(h.run_until([&] { return h.entries("leak", State::starting).size() >= 3; }, 30s));
+  auto status = h.runner("leak").status();
+  REQUIRE(status.last_exit.has_value());
+  CHECK(status.last_exit->kind == ExitKind::oom_killed);
+  CHECK(status.restarts >= 2);
+  CHECK(*h.backend().oom_kill_count("leak") >= 2);
+}
+
+}  // TEST_SUITE
