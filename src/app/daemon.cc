@@ -54,6 +54,41 @@ struct Daemon {
   uv_loop_t loop;
   Signals signals;
   std::unique_ptr<supervisor::Manager> manager;
+  std::string config_path;
+  std::optional<config::LogLevel> log_level_override;
+
+  // Re-reads the file; an invalid or missing file changes nothing.
+  ReloadOutcome reload() {
+    ReloadOutcome outcome;
+    if (manager->shutting_down()) {
+      outcome.errors.push_back("the manager is shutting down");
+      outcome.summary = "not reloaded: the manager is shutting down";
+      return outcome;
+    }
+    auto loaded = config::load_config_file(config_path);
+    if (!loaded.config) {
+      for (const auto& error : loaded.errors) outcome.errors.push_back(error.to_string());
+      outcome.summary = "configuration not valid (" + std::to_string(loaded.errors.size()) +
+                        (loaded.errors.size() == 1 ? " error" : " errors") +
+                        "); the running configuration stays";
+      spdlog::error("reload: {}", outcome.summary);
+      for (const auto& error : outcome.errors) spdlog::error("{}", error);
+      return outcome;
+    }
+    const auto& before = manager->config().manager;
+    const auto& after = loaded.config->manager;
+    set_log_level(log_level_override.value_or(after.log_level));
+    // Where the manager itself lives cannot move under running programs.
+    if (before.cgroup_root != after.cgroup_root || before.control_socket != after.control_socket ||
+        before.control_group != after.control_group)
+      spdlog::warn("reload: manager.cgroup_root, control_socket and control_group take effect "
+                   "only when the manager restarts");
+    auto result = manager->reload(*loaded.config);
+    outcome.ok = result.errors.empty();
+    outcome.errors = result.errors;
+    outcome.summary = result.summary();
+    return outcome;
+  }
 
   void on_signal(int signal) {
     switch (signal) {
@@ -63,8 +98,8 @@ struct Daemon {
         manager->shutdown([this] { uv_stop(&loop); });
         break;
       case SIGHUP:
-        spdlog::warn("SIGHUP received: reloading the configuration is not implemented yet; "
-                     "the running configuration stays");
+        spdlog::info("SIGHUP received: reloading {}", config_path);
+        reload();
         break;
       case SIGUSR1:
         // Program output files are opened afresh for every run; nothing is held open.
@@ -111,6 +146,8 @@ int run_daemon(const DaemonOptions& options) {
   ::signal(SIGPIPE, SIG_IGN);
 
   Daemon daemon;
+  daemon.config_path = options.config_path;
+  daemon.log_level_override = options.log_level;
   uv_loop_init(&daemon.loop);
   supervisor::Launcher launcher(&daemon.loop, *helper, program_file_limit);
   daemon.manager = std::make_unique<supervisor::Manager>(&daemon.loop, **backend, launcher);

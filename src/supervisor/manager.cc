@@ -11,9 +11,17 @@ Manager::Manager(uv_loop_t* loop, cgroup::Backend& backend, Launcher& launcher)
       context_{loop, backend, launcher,
                [this](const ProgramRunner& runner, State from, State to) {
                  on_transition(runner, from, to);
-               }} {}
+               }} {
+  reaper_ = new uv_timer_t;
+  uv_timer_init(loop_, reaper_);
+  reaper_->data = this;
+}
 
-Manager::~Manager() = default;
+Manager::~Manager() {
+  reaper_->data = nullptr;
+  uv_close(reinterpret_cast<uv_handle_t*>(reaper_),
+           [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
+}
 
 void Manager::clear_stale_cgroups() {
   auto stale = backend_.existing_programs();
@@ -37,6 +45,7 @@ void Manager::clear_stale_cgroups() {
 }
 
 Result<void> Manager::start(const config::Config& config) {
+  config_ = config;
   clear_stale_cgroups();
   for (const auto& program : config.programs) {
     auto runner = std::make_unique<ProgramRunner>(context_, program);
@@ -65,7 +74,107 @@ void Manager::shutdown(std::function<void()> done) {
 
 void Manager::on_transition(const ProgramRunner& runner, State from, State to) {
   if (observer_) observer_(runner, from, to);
+  if (!retired_.empty() && runner.at_rest()) {
+    uv_timer_start(
+        reaper_,
+        [](uv_timer_t* t) {
+          if (t->data != nullptr) static_cast<Manager*>(t->data)->reap_retired();
+        },
+        0, 0);
+  }
   if (on_shutdown_done_) finish_shutdown_if_quiet();
+}
+
+void Manager::retire(std::unique_ptr<ProgramRunner> runner) {
+  runner->stop("removed from the configuration");
+  retired_.push_back(std::move(runner));
+  uv_timer_start(
+      reaper_,
+      [](uv_timer_t* t) {
+        if (t->data != nullptr) static_cast<Manager*>(t->data)->reap_retired();
+      },
+      0, 0);
+}
+
+void Manager::reap_retired() {
+  for (auto it = retired_.begin(); it != retired_.end();) {
+    if (!(*it)->at_rest()) {
+      ++it;
+      continue;
+    }
+    const std::string name = (*it)->program().name;
+    if (auto removed = (*it)->remove_cgroup(); !removed)
+      spdlog::error("{}: removing its cgroup: {}", name, removed.error().message);
+    else
+      spdlog::info("{}: removed (no longer in the configuration)", name);
+    it = retired_.erase(it);
+  }
+  if (on_shutdown_done_) finish_shutdown_if_quiet();
+}
+
+ReloadResult Manager::reload(const config::Config& next) {
+  ReloadResult result;
+  auto changes = plan_reload(config_, next);
+  std::vector<std::unique_ptr<ProgramRunner>> kept;
+  auto take = [](std::vector<std::unique_ptr<ProgramRunner>>& from, const std::string& name) {
+    for (auto it = from.begin(); it != from.end(); ++it) {
+      if ((*it)->program().name == name) {
+        auto runner = std::move(*it);
+        from.erase(it);
+        return runner;
+      }
+    }
+    return std::unique_ptr<ProgramRunner>();
+  };
+  // Index the running programs once: a reload of thousands stays linear.
+  std::map<std::string, std::unique_ptr<ProgramRunner>> current;
+  for (auto& runner : runners_) current.emplace(runner->program().name, std::move(runner));
+  runners_.clear();
+  std::size_t position = 0;  // plan_reload lists next's programs first, in order
+  for (const auto& change : changes) {
+    if (change.removed) {
+      result.removed.push_back(change.name);
+      retire(std::move(current[change.name]));
+      continue;
+    }
+    const config::Program& program = next.programs[position++];
+    if (change.added) {
+      result.added.push_back(change.name);
+      // Removed and given back within a burst of reloads: the old runner is still stopping;
+      // take it back rather than racing it for the same cgroup.
+      if (auto revived = take(retired_, change.name)) {
+        (void)revived->update(program, true, true);
+        revived->restart("added back to the configuration");
+        kept.push_back(std::move(revived));
+        continue;
+      }
+      auto runner = std::make_unique<ProgramRunner>(context_, program);
+      if (auto prepared = runner->prepare(); !prepared) {
+        result.errors.push_back(change.name + ": " + prepared.error().message);
+        (void)runner->remove_cgroup();
+        continue;
+      }
+      if (program.autostart) runner->start("added by reload");
+      kept.push_back(std::move(runner));
+      continue;
+    }
+    auto runner = std::move(current[change.name]);
+    if (change.unchanged()) {
+      ++result.unchanged;
+    } else {
+      if (change.restart && has_process(runner->state())) result.restarted.push_back(change.name);
+      if (change.limits || change.settings) result.updated_live.push_back(change.name);
+      if (auto updated = runner->update(program, change.restart, change.limits); !updated)
+        result.errors.push_back(change.name + ": limits not changed: " +
+                                updated.error().message);
+    }
+    kept.push_back(std::move(runner));
+  }
+  runners_ = std::move(kept);
+  config_ = next;
+  spdlog::info("reload: {}", result.summary());
+  for (const auto& error : result.errors) spdlog::error("reload: {}", error);
+  return result;
 }
 
 void Manager::finish_shutdown_if_quiet() {
@@ -85,6 +194,15 @@ void Manager::finish_shutdown_if_quiet() {
   auto done = std::move(on_shutdown_done_);
   on_shutdown_done_ = [] {};  // stays set: later calls are second requests
   done();
+}
+
+std::string ReloadResult::summary() const {
+  std::string text = std::to_string(added.size()) + " added, " + std::to_string(removed.size()) +
+                     " removed, " + std::to_string(restarted.size()) + " restarted, " +
+                     std::to_string(updated_live.size()) + " updated live, " +
+                     std::to_string(unchanged) + " unchanged";
+  if (!errors.empty()) text += ", " + std::to_string(errors.size()) + " failed";
+  return text;
 }
 
 std::vector<ProgramStatus> Manager::status() const {

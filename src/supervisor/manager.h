@@ -13,9 +13,18 @@
 #include "config/model.h"
 #include "supervisor/launcher.h"
 #include "supervisor/program_runner.h"
+#include "supervisor/reload_plan.h"
 #include "supervisor/status.h"
 
 namespace climits::supervisor {
+
+// What a reload did, for the log's summary line and for `climits-ctl reload`.
+struct ReloadResult {
+  std::vector<std::string> added, removed, restarted, updated_live;
+  std::size_t unchanged = 0;
+  std::vector<std::string> errors;  // "web: memory limits not applied: …"
+  std::string summary() const;      // "2 added, 1 removed, 3 restarted, 4 updated live, 990 unchanged"
+};
 
 class Manager {
  public:
@@ -31,6 +40,10 @@ class Manager {
   void shutdown(std::function<void()> done);
   bool shutting_down() const { return static_cast<bool>(on_shutdown_done_); }
 
+  // Applies a new, already validated configuration: only what changed is touched.
+  ReloadResult reload(const config::Config& next);
+  const config::Config& config() const { return config_; }
+
   std::vector<ProgramStatus> status() const;
   ProgramRunner* find(const std::string& name);
   const std::vector<std::unique_ptr<ProgramRunner>>& runners() const { return runners_; }
@@ -44,6 +57,8 @@ class Manager {
 
  private:
   void clear_stale_cgroups();
+  void retire(std::unique_ptr<ProgramRunner> runner);
+  void reap_retired();
   void on_transition(const ProgramRunner& runner, State from, State to);
   void finish_shutdown_if_quiet();
 
@@ -51,7 +66,12 @@ class Manager {
   cgroup::Backend& backend_;
   Launcher& launcher_;
   RunnerContext context_;
+  config::Config config_;
   std::vector<std::unique_ptr<ProgramRunner>> runners_;
+  // Removed by a reload and still stopping; destroyed (with their cgroups) once at rest, from
+  // a timer callback so that a runner is never destroyed inside its own callbacks.
+  std::vector<std::unique_ptr<ProgramRunner>> retired_;
+  uv_timer_t* reaper_ = nullptr;
   std::function<void()> on_shutdown_done_;
   Observer observer_;
   bool finishing_ = false;

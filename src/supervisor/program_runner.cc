@@ -63,7 +63,42 @@ Result<void> ProgramRunner::prepare() {
 
 void ProgramRunner::start(const std::string& cause) { handle(Event::start, cause); }
 
-void ProgramRunner::stop(const std::string& cause) { handle(Event::stop, cause); }
+void ProgramRunner::stop(const std::string& cause) {
+  start_when_stopped_ = false;
+  handle(Event::stop, cause);
+}
+
+void ProgramRunner::restart(const std::string& cause) {
+  if (has_process(state_)) {
+    stop(cause);
+    start_when_stopped_ = true;  // after stop(), which clears it
+  } else {
+    start(cause);
+  }
+}
+
+Result<void> ProgramRunner::update(const config::Program& program, bool runs_differently,
+                                   bool limits_differ) {
+  Result<void> outcome = success();
+  config::Program next = program;
+  if (limits_differ) {
+    auto applied = context_.backend.apply(program.name, cgroup::limits_of(program));
+    if (applied) {
+      for (const auto& warning : *applied) spdlog::warn("{}: {}", program.name, warning);
+      spdlog::info("{}: new cgroup limits applied to the live cgroup", program.name);
+    } else {
+      // The kernel kept the old limits (v1 refuses a max below usage): so do we.
+      outcome = applied.error();
+      next.memory = program_.memory;
+      next.pids_max = program_.pids_max;
+      (void)context_.backend.apply(program.name, cgroup::limits_of(program_));
+    }
+  }
+  program_ = std::move(next);
+  tracker_.update(program_.restart);
+  if (runs_differently && has_process(state_)) restart("configuration changed");
+  return outcome;
+}
 
 void ProgramRunner::kill_now(const std::string& cause) {
   if (state_ != State::stopping) handle(Event::stop, cause);
@@ -86,6 +121,10 @@ void ProgramRunner::handle(Event event, const std::string& cause) {
   // Last: a failed spawn re-enters handle() with the exit it amounts to.
   perform(next->action);
   if (context_.on_transition) context_.on_transition(*this, previous, state_);
+  if (state_ == State::stopped && start_when_stopped_) {
+    start_when_stopped_ = false;
+    handle(Event::start, "restart");
+  }
 }
 
 // Each state that waits for time arms the one timer on entry.

@@ -40,6 +40,12 @@ class ProgramRunner {
 
   void start(const std::string& cause);
   void stop(const std::string& cause);
+  // Stops the current process if there is one, then starts again.
+  void restart(const std::string& cause);
+  // Takes a program's new settings from a reload: limits go to the live cgroup at once (an
+  // error keeps the old limits and is returned), a change in how it runs restarts a running
+  // program, everything else is used from the next event on.
+  Result<void> update(const config::Program& program, bool runs_differently, bool limits_differ);
   // Kills everything now (a second shutdown signal): the exit then lands in `stopped`.
   void kill_now(const std::string& cause);
 
@@ -80,6 +86,7 @@ class ProgramRunner {
 
   int restarts_ = 0;
   std::uint64_t oom_kills_ = 0;
+  bool start_when_stopped_ = false;  // a restart in progress
   std::optional<ExitInfo> last_exit_;
 };
 
