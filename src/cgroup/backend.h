@@ -5,6 +5,7 @@
 #include <sys/types.h>
 #include <uv.h>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>

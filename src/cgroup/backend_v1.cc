@@ -2,6 +2,8 @@
 // the same name in the pids hierarchy. The helper joins both before exec.
 #include <fcntl.h>
 #include <sys/eventfd.h>
+
+#include <algorithm>
 #include <unistd.h>
 
 #include "cgroup/backend.h"
@@ -104,30 +106,32 @@ class BackendV1 final : public Backend {
   }
 
   Result<void> kill_all(const std::string& program) override {
-    // v1 has no cgroup.kill: SIGKILL what is listed until nothing is.
-    return files::kill_until_empty(entry_files(program, {}), kKillPatience);
+    // v1 has no cgroup.kill: SIGKILL what is listed, sub-cgroups included, until nothing is.
+    std::vector<std::string> procs;
+    for (const auto& cgroup : files::cgroup_tree(memory_dir(program)))
+      procs.push_back(cgroup + "/cgroup.procs");
+    if (pids_root_)
+      for (const auto& cgroup : files::cgroup_tree(pids_dir(program)))
+        procs.push_back(cgroup + "/cgroup.procs");
+    return files::kill_until_empty(procs, kKillPatience);
   }
 
   Result<void> remove(const std::string& program) override {
     if (auto killed = kill_all(program); !killed) return killed;
     if (pids_root_) {
-      if (auto removed = files::remove_dir(pids_dir(program), kKillPatience); !removed)
+      if (auto removed = files::remove_tree(pids_dir(program), kKillPatience); !removed)
         return removed;
     }
-    return files::remove_dir(memory_dir(program), kKillPatience);
+    return files::remove_tree(memory_dir(program), kKillPatience);
   }
 
+  // Only the memory root is listed: the pids root mirrors it, and remove() takes both.
   Result<std::vector<std::string>> existing_programs() override {
+    auto children = files::list_children(memory_root_, kProgramPrefix);
+    if (!children) return children.error();
     std::vector<std::string> names;
-    for (const std::string* root : {&memory_root_, pids_root_ ? &*pids_root_ : nullptr}) {
-      if (root == nullptr) continue;
-      auto children = files::list_children(*root, kProgramPrefix);
-      if (!children) return children.error();
-      for (auto& child : *children) {
-        std::string name = child.substr(std::string_view(kProgramPrefix).size());
-        if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
-      }
-    }
+    for (auto& child : *children)
+      names.push_back(child.substr(std::string_view(kProgramPrefix).size()));
     return names;
   }
 
@@ -152,8 +156,12 @@ class BackendV1 final : public Backend {
       ::close(event);
       return registered.error();
     }
+    // The reader holds the path, not the backend: it may run after the backend is gone.
+    std::string counter_file = dir + "/memory.oom_control";
     return OomWatcher::on_eventfd(
-        loop, event, [this, program] { return oom_kill_count(program); }, std::move(callback));
+        loop, event,
+        [counter_file] { return files::read_keyed_counter(counter_file, "oom_kill"); },
+        std::move(callback));
   }
 
  private:
@@ -178,20 +186,25 @@ class BackendV1 final : public Backend {
     }
     config::ByteLimit memsw;
     if (memory.max && memory.swap_max) memsw = *memory.max + *memory.swap_max;
+    if (!memory.max && memory.swap_max)
+      warnings.push_back("swap_max has no effect without max on cgroup v1 (memory+swap is "
+                         "limited as max + swap_max)");
     auto current_memsw = files::read_number(memsw_file);
     if (!current_memsw) return current_memsw.error();
-    std::uint64_t target = memsw.value_or(UINT64_MAX);
-    if (target >= *current_memsw) {
-      if (auto w = write_limit(memsw_file, memsw); !w) return w;
-      return write_limit(limit_file, memory.max);
+    // The new limit fits under the current memsw: write it first, then memsw (which is at
+    // least the limit). Otherwise memsw must grow first. Either way a refused limit (EBUSY)
+    // is written before anything else changed.
+    if (memory.max.value_or(UINT64_MAX) <= *current_memsw) {
+      if (auto w = write_limit(limit_file, memory.max); !w) return w;
+      return write_limit(memsw_file, memsw);
     }
-    if (auto w = write_limit(limit_file, memory.max); !w) return w;
-    return write_limit(memsw_file, memsw);
+    if (auto w = write_limit(memsw_file, memsw); !w) return w;
+    return write_limit(limit_file, memory.max);
   }
 
   static Result<void> write_limit(const std::string& file, const config::ByteLimit& limit) {
     auto written = write_file(file, limit_text(limit));
-    if (!written && written.error().code == EBUSY)
+    if (!written && written.error().code == EBUSY && limit)
       return Error{EBUSY, file + ": the kernel could not reclaim enough memory to lower the "
                                  "limit to " + format_bytes(*limit) +
                                  " (the program uses more; cgroup v1 refuses instead of "

@@ -1,5 +1,8 @@
 // cgroup v2: a program has one cgroup, <root>/program-<name>, with the memory and pids
 // controllers enabled by the root's cgroup.subtree_control (see placement.cc).
+#include <string>
+#include <vector>
+
 #include "cgroup/backend.h"
 #include "cgroup/cgroup_files.h"
 #include "util/file_io.h"
@@ -97,12 +100,14 @@ class BackendV2 final : public Backend {
       auto killed = write_file(dir + "/cgroup.kill", "1");
       if (!killed && killed.error().code != ENOENT) return killed;
     }
-    return files::kill_until_empty({dir + "/cgroup.procs"}, kKillPatience);
+    std::vector<std::string> procs;
+    for (const auto& cgroup : files::cgroup_tree(dir)) procs.push_back(cgroup + "/cgroup.procs");
+    return files::kill_until_empty(procs, kKillPatience);
   }
 
   Result<void> remove(const std::string& program) override {
     if (auto killed = kill_all(program); !killed) return killed;
-    return files::remove_dir(path_of(program), kKillPatience);
+    return files::remove_tree(path_of(program), kKillPatience);
   }
 
   Result<std::vector<std::string>> existing_programs() override {
@@ -116,10 +121,12 @@ class BackendV2 final : public Backend {
 
   Result<std::unique_ptr<OomWatcher>> watch_oom(uv_loop_t* loop, const std::string& program,
                                                 OomWatcher::Callback callback) override {
-    // memory.events is rewritten (and inotify told) whenever one of its counters moves.
+    // memory.events is rewritten (and inotify told) whenever one of its counters moves. The
+    // reader holds the path, not the backend: it may run after the backend is gone.
+    std::string events = path_of(program) + "/memory.events";
     return OomWatcher::on_file_change(
-        loop, path_of(program) + "/memory.events",
-        [this, program] { return oom_kill_count(program); }, std::move(callback));
+        loop, events, [events] { return files::read_keyed_counter(events, "oom_kill"); },
+        std::move(callback));
   }
 
  private:

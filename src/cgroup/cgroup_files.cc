@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <cstring>
 #include <sstream>
 #include <thread>
 
@@ -50,7 +51,7 @@ Result<std::vector<pid_t>> read_pids(const std::string& procs_path) {
   if (!text) return text.error();
   std::vector<pid_t> pids;
   for (const auto& word : split_words(*text))
-    if (auto pid = parse_u64(word)) pids.push_back(static_cast<pid_t>(*pid));
+    if (auto pid = parse_u64(word); pid && *pid > 0) pids.push_back(static_cast<pid_t>(*pid));
   return pids;
 }
 
@@ -72,6 +73,7 @@ Result<void> remove_dir(const std::string& path, std::chrono::milliseconds patie
 Result<void> kill_until_empty(const std::vector<std::string>& procs_paths,
                               std::chrono::milliseconds patience) {
   auto deadline = Clock::now() + patience;
+  int refused = 0;  // an errno other than ESRCH from kill(), for the error message
   for (int round = 0;; ++round) {
     std::size_t remaining = 0;
     for (const auto& procs : procs_paths) {
@@ -81,14 +83,39 @@ Result<void> kill_until_empty(const std::vector<std::string>& procs_paths,
         return pids.error();
       }
       remaining += pids->size();
-      for (pid_t pid : *pids) ::kill(pid, SIGKILL);  // ESRCH: it died meanwhile, as wanted
+      for (pid_t pid : *pids)
+        if (::kill(pid, SIGKILL) != 0 && errno != ESRCH) refused = errno;  // ESRCH: died
     }
     if (remaining == 0) return success();
     if (Clock::now() >= deadline)
       return Error{EBUSY, std::to_string(remaining) + " process(es) still in " +
-                              procs_paths.front() + " after SIGKILL (stuck in the kernel?)"};
+                              procs_paths.front() + " after SIGKILL" +
+                              (refused ? std::string(" (kill: ") + std::strerror(refused) + ")"
+                                       : " (stuck in the kernel?)")};
     short_pause(round);
   }
+}
+
+std::vector<std::string> cgroup_tree(const std::string& dir) {
+  std::vector<std::string> order;
+  if (auto children = list_children(dir, "")) {
+    for (const auto& child : *children)
+      if (child != "." && child != "..")
+        for (auto& below : cgroup_tree(dir + "/" + child)) order.push_back(std::move(below));
+  }
+  order.push_back(dir);
+  return order;
+}
+
+Result<void> remove_tree(const std::string& dir, std::chrono::milliseconds patience) {
+  if (!exists(dir)) return success();
+  std::vector<std::string> tree = cgroup_tree(dir);
+  std::vector<std::string> procs;
+  for (const auto& cgroup : tree) procs.push_back(cgroup + "/cgroup.procs");
+  if (auto killed = kill_until_empty(procs, patience); !killed) return killed;
+  for (const auto& cgroup : tree)
+    if (auto removed = remove_dir(cgroup, patience); !removed) return removed;
+  return success();
 }
 
 Result<std::vector<std::string>> list_children(const std::string& dir, std::string_view prefix) {

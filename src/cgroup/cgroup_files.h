@@ -19,6 +19,8 @@ Result<std::uint64_t> read_keyed_counter(const std::string& path, std::string_vi
 // A file holding one number; "max" reads as UINT64_MAX.
 Result<std::uint64_t> read_number(const std::string& path);
 
+// The pids listed in a cgroup.procs file. A 0 (a process outside our pid namespace) is
+// dropped: kill(0, …) would signal our own process group.
 Result<std::vector<pid_t>> read_pids(const std::string& procs_path);
 
 // mkdir that accepts an existing directory.
@@ -32,6 +34,13 @@ Result<void> remove_dir(const std::string& path, std::chrono::milliseconds patie
 // a process that forks while we read the list is caught on the next pass.
 Result<void> kill_until_empty(const std::vector<std::string>& procs_paths,
                               std::chrono::milliseconds patience);
+
+// `dir` and every cgroup below it, children before parents (the order rmdir needs).
+std::vector<std::string> cgroup_tree(const std::string& dir);
+
+// Kills everything in `dir` and below, then removes the directories bottom-up. A program may
+// have made sub-cgroups of its own; they must not keep its cgroup alive.
+Result<void> remove_tree(const std::string& dir, std::chrono::milliseconds patience);
 
 // Names of subdirectories of `dir` that start with `prefix`.
 Result<std::vector<std::string>> list_children(const std::string& dir, std::string_view prefix);

@@ -81,9 +81,19 @@ std::optional<std::string> self_path(std::string_view proc_self_cgroup,
 }
 
 // Joins a mount with the manager's path, allowing for a mount whose root is not the
-// hierarchy's root (a cgroup namespace or a bind mount of a subtree).
-Hierarchy make_hierarchy(const Mount& mount, std::string self) {
-  if (mount.root != "/" && self.starts_with(mount.root)) self.erase(0, mount.root.size());
+// hierarchy's root (a bind mount of a subtree). The root must be an ancestor of the
+// manager's cgroup, compared by whole components (/lxc/box is not an ancestor of /lxc/box2).
+Result<Hierarchy> make_hierarchy(const Mount& mount, std::string self) {
+  if (mount.root != "/") {
+    bool ancestor = self == mount.root ||
+                    (self.starts_with(mount.root) && self[mount.root.size()] == '/');
+    if (!ancestor)
+      return Error{ENOENT, "the cgroup filesystem at " + mount.point + " shows " + mount.root +
+                               ", which does not contain the manager's own cgroup " + self +
+                               " (a cgroup namespace with the host's mount?); mount a cgroup "
+                               "filesystem of this namespace"};
+    self.erase(0, mount.root.size());
+  }
   if (self.empty()) self = "/";
   return Hierarchy{mount.point, self};
 }
@@ -120,10 +130,10 @@ Result<Layout> detect_layout_from(std::string_view mountinfo, std::string_view p
   for (const auto& mount : mounts) {
     if (mount.fs_type == "cgroup2") {
       if (unified == nullptr) unified = &mount;
-    } else if (has_option(mount.super_options, "memory")) {
-      if (v1_memory == nullptr) v1_memory = &mount;
-    } else if (has_option(mount.super_options, "pids")) {
-      if (v1_pids == nullptr) v1_pids = &mount;
+    } else {
+      // Controllers may be co-mounted (memory,pids): one hierarchy can serve both.
+      if (has_option(mount.super_options, "memory") && v1_memory == nullptr) v1_memory = &mount;
+      if (has_option(mount.super_options, "pids") && v1_pids == nullptr) v1_pids = &mount;
     }
   }
   // A controller is bound to one hierarchy at a time: a mounted v1 memory hierarchy means
@@ -135,10 +145,15 @@ Result<Layout> detect_layout_from(std::string_view mountinfo, std::string_view p
                            "hierarchy is mounted at " + v1_memory->point};
     Layout layout;
     layout.version = Version::v1;
-    layout.memory = make_hierarchy(*v1_memory, *self);
+    auto memory = make_hierarchy(*v1_memory, *self);
+    if (!memory) return memory.error();
+    layout.memory = *memory;
     if (v1_pids != nullptr) {
-      if (auto pids_self = self_path(proc_self_cgroup, "pids"))
-        layout.pids = make_hierarchy(*v1_pids, *pids_self);
+      if (auto pids_self = self_path(proc_self_cgroup, "pids")) {
+        auto pids = make_hierarchy(*v1_pids, *pids_self);
+        if (!pids) return pids.error();
+        layout.pids = *pids;
+      }
     }
     return layout;
   }
@@ -152,7 +167,9 @@ Result<Layout> detect_layout_from(std::string_view mountinfo, std::string_view p
     if (!self) return Error{ENOENT, "/proc/self/cgroup has no cgroup v2 (0::) line"};
     Layout layout;
     layout.version = Version::v2;
-    layout.memory = make_hierarchy(*unified, *self);
+    auto memory = make_hierarchy(*unified, *self);
+    if (!memory) return memory.error();
+    layout.memory = *memory;
     return layout;
   }
   return Error{ENOENT, "no cgroup filesystem is mounted (mount cgroup2 on /sys/fs/cgroup, or a "

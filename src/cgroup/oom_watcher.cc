@@ -19,12 +19,20 @@ void close_and_free(uv_handle_t* handle) {
 
 }  // namespace
 
-OomWatcher::OomWatcher(uv_loop_t* loop, CounterReader read, Callback callback)
-    : loop_(loop), read_(std::move(read)), callback_(std::move(callback)) {
-  if (auto count = read_()) last_count_ = *count;
+OomWatcher::OomWatcher(uv_loop_t* loop, CounterReader read, Callback callback,
+                       bool retry_after_event)
+    : loop_(loop),
+      read_(std::move(read)),
+      callback_(std::move(callback)),
+      retry_after_event_(retry_after_event) {
   retry_timer_ = new uv_timer_t;
   uv_timer_init(loop_, retry_timer_);
   retry_timer_->data = this;
+}
+
+// Read after the kernel source is armed, so that a kill between the two is not missed.
+void OomWatcher::read_baseline() {
+  if (auto count = read_()) last_count_ = *count;
 }
 
 OomWatcher::~OomWatcher() {
@@ -44,7 +52,10 @@ Result<std::unique_ptr<OomWatcher>> OomWatcher::on_file_change(uv_loop_t* loop,
                                                                const std::string& path,
                                                                CounterReader read,
                                                                Callback callback) {
-  std::unique_ptr<OomWatcher> watcher(new OomWatcher(loop, std::move(read), std::move(callback)));
+  // v2 counts the kill before it notifies, and memory.events also changes for high/max
+  // events (many per second under memory.high): no re-reads there.
+  std::unique_ptr<OomWatcher> watcher(
+      new OomWatcher(loop, std::move(read), std::move(callback), false));
   auto* handle = new uv_fs_event_t;
   uv_fs_event_init(loop, handle);
   handle->data = watcher.get();
@@ -56,13 +67,15 @@ Result<std::unique_ptr<OomWatcher>> OomWatcher::on_file_change(uv_loop_t* loop,
       },
       path.c_str(), 0);
   if (rc != 0) return Error{-rc, "watching " + path + " with inotify: " + uv_strerror(rc)};
+  watcher->read_baseline();
   return watcher;
 }
 
 Result<std::unique_ptr<OomWatcher>> OomWatcher::on_eventfd(uv_loop_t* loop, int eventfd,
                                                            CounterReader read,
                                                            Callback callback) {
-  std::unique_ptr<OomWatcher> watcher(new OomWatcher(loop, std::move(read), std::move(callback)));
+  std::unique_ptr<OomWatcher> watcher(
+      new OomWatcher(loop, std::move(read), std::move(callback), true));
   watcher->eventfd_ = eventfd;
   auto* handle = new uv_poll_t;
   int rc = uv_poll_init(loop, handle, eventfd);
@@ -82,11 +95,12 @@ Result<std::unique_ptr<OomWatcher>> OomWatcher::on_eventfd(uv_loop_t* loop, int 
     self->on_kernel_event();
   });
   if (rc != 0) return Error{-rc, std::string("watching an OOM eventfd: ") + uv_strerror(rc)};
+  watcher->read_baseline();
   return watcher;
 }
 
 void OomWatcher::on_kernel_event() {
-  retries_left_ = kRetries;
+  retries_left_ = retry_after_event_ ? kRetries : 0;
   uv_timer_stop(retry_timer_);
   check_now();
 }

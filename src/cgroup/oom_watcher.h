@@ -39,7 +39,8 @@ class OomWatcher {
   void check_now();
 
  private:
-  OomWatcher(uv_loop_t* loop, CounterReader read, Callback callback);
+  OomWatcher(uv_loop_t* loop, CounterReader read, Callback callback, bool retry_after_event);
+  void read_baseline();
   void on_kernel_event();
 
   uv_loop_t* loop_;
@@ -47,6 +48,7 @@ class OomWatcher {
   Callback callback_;
   std::uint64_t last_count_ = 0;
   int retries_left_ = 0;
+  bool retry_after_event_;
   int eventfd_ = -1;
   // Handles are heap-allocated and freed in their close callbacks, after the watcher is gone.
   uv_handle_t* source_ = nullptr;

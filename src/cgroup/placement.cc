@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <spdlog/spdlog.h>
+
 #include <filesystem>
 
 #include "cgroup/cgroup_files.h"
@@ -58,6 +60,8 @@ Result<void> move_into_supervisor_leaf(const std::string& root) {
   auto pids = files::read_pids(root + "/cgroup.procs");
   if (!pids) return pids.error();
   for (pid_t pid : *pids) {
+    if (pid != ::getpid())
+      spdlog::info("moving process {} (not the manager) from {} into {}", pid, root, leaf);
     auto moved = write_file(leaf + "/cgroup.procs", std::to_string(pid));
     if (!moved && moved.error().code != ESRCH)
       return Error{moved.error().code, "moving process " + std::to_string(pid) + " into " + leaf +
@@ -66,21 +70,45 @@ Result<void> move_into_supervisor_leaf(const std::string& root) {
   return success();
 }
 
-Result<void> enable_controllers(const std::string& root) {
-  if (!lists_controller(root, "memory"))
-    return Error{ENOENT, "the memory controller is not available in " + root +
+Result<void> enable_controllers(const std::string& dir) {
+  if (!lists_controller(dir, "memory"))
+    return Error{ENOENT, "the memory controller is not available in " + dir +
                              " (its cgroup.controllers lacks memory): enable it in the "
                              "parent's cgroup.subtree_control, or run under systemd with "
                              "Delegate=yes"};
-  std::string wanted = lists_controller(root, "pids") ? "+memory +pids" : "+memory";
-  auto enabled = write_file(root + "/cgroup.subtree_control", wanted);
+  std::string wanted = lists_controller(dir, "pids") ? "+memory +pids" : "+memory";
+  auto enabled = write_file(dir + "/cgroup.subtree_control", wanted);
   if (!enabled) {
     if (enabled.error().code == EBUSY)
-      return Error{EBUSY, "cannot enable controllers in " + root +
+      return Error{EBUSY, "cannot enable controllers in " + dir +
                               ": it holds processes of its own (cgroup v2 allows controllers "
-                              "only for cgroups without processes); use cgroup_root: auto, "
-                              "or an empty cgroup"};
-    return not_writable(enabled.error(), root);
+                              "only for cgroups without processes); choose a cgroup_root "
+                              "below an empty cgroup, or use cgroup_root: auto"};
+    return enabled.error();  // the caller says which root it was for
+  }
+  return success();
+}
+
+// The real root of a v2 hierarchy has no cgroup.type; every other cgroup has one. Only the
+// real root may hold processes and delegate controllers at once.
+bool is_hierarchy_root(const std::string& dir) { return !files::exists(dir + "/cgroup.type"); }
+
+// mkdir -p below the mount, enabling the controllers in every new ancestor on the way down,
+// so that a nested explicit root gets memory and pids.
+Result<void> make_v2_dirs(const std::string& mount, const std::string& root) {
+  std::string partial = mount;
+  std::filesystem::path rest = std::filesystem::path(root).lexically_relative(mount);
+  for (const auto& part : rest) {
+    if (part == ".") continue;
+    std::string child = partial + "/" + part.string();
+    if (!files::exists(child)) {
+      if (auto enabled = enable_controllers(partial); !enabled)
+        return enabled.error().code == EBUSY || enabled.error().code == ENOENT
+                   ? enabled.error()
+                   : not_writable(enabled.error(), root);
+      if (auto made = files::make_dir(child); !made) return not_writable(made.error(), root);
+    }
+    partial = child;
   }
   return success();
 }
@@ -97,27 +125,42 @@ std::string resolve_root(const Hierarchy& hierarchy, const std::string& cgroup_r
   return hierarchy.mount + relative;
 }
 
+// The v2 program root for a setting. `auto` is the manager's own cgroup — unless that is
+// already the supervisor leaf of an earlier run (a manager restarted after a crash sits
+// there): then its parent, so that the earlier run's programs are found and cleared.
+std::string v2_root(const Layout& layout, const std::string& cgroup_root) {
+  std::string root = resolve_root(layout.memory, cgroup_root);
+  if (cgroup_root == "auto" &&
+      std::filesystem::path(root).filename() == kSupervisorLeaf && root != layout.memory.mount)
+    return std::filesystem::path(root).parent_path().string();
+  return root;
+}
+
 Result<std::unique_ptr<Backend>> open_backend(const Layout& layout,
                                               const std::string& cgroup_root) {
   if (layout.version == Version::v2) {
-    std::string root = resolve_root(layout.memory, cgroup_root);
-    if (auto made = make_dirs(root); !made) return not_writable(made.error(), root);
-    bool inside_root = root == layout.memory.own_dir() && layout.memory.self != "/";
-    if (inside_root) {
+    std::string root = v2_root(layout, cgroup_root);
+    if (auto made = make_v2_dirs(layout.memory.mount, root); !made) return made.error();
+    // The manager inside its own root (auto, or a root equal to its cgroup) must leave it for
+    // the leaf, unless the root is the hierarchy's real root. In a cgroup namespace the
+    // namespace root looks like "/" but is an ordinary cgroup: cgroup.type tells them apart.
+    std::string own = layout.memory.own_dir();
+    if (own == root && !is_hierarchy_root(root)) {
       if (auto moved = move_into_supervisor_leaf(root); !moved) return moved.error();
     }
-    if (auto enabled = enable_controllers(root); !enabled) return enabled.error();
+    if (auto enabled = enable_controllers(root); !enabled)
+      return enabled.error().code == EBUSY || enabled.error().code == ENOENT
+                 ? enabled.error()
+                 : not_writable(enabled.error(), root);
     if (auto probed = probe_writable(root); !probed) return probed.error();
     return make_v2_backend(root);
   }
-  // v1: a setting under the memory mount names the same relative place in the pids one.
+  // v1: the pids root mirrors the memory root's place, so that each manager has its own
+  // (on hosts where everyone shares the pids root cgroup, program-* there would be shared).
   std::string memory_root = resolve_root(layout.memory, cgroup_root);
   std::optional<std::string> pids_root;
-  if (layout.pids) {
-    pids_root = cgroup_root == "auto"
-                    ? layout.pids->own_dir()
-                    : layout.pids->mount + memory_root.substr(layout.memory.mount.size());
-  }
+  if (layout.pids)
+    pids_root = layout.pids->mount + memory_root.substr(layout.memory.mount.size());
   if (auto probed = probe_writable(memory_root); !probed) return probed.error();
   if (pids_root) {
     if (auto probed = probe_writable(*pids_root); !probed) return probed.error();

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <map>
 #include <regex>
+#include <set>
 
 #include "config/units.h"
 #include "config/yaml_reader.h"
@@ -428,9 +429,10 @@ class ConfigReader {
   void read_programs(const Located& v, const Program& base) {
     r_.read_entries(v, "programs", [&](const std::string& name, const Located& value) {
       if (!is_valid_program_name(name)) {
+        std::string length = name.size() > 64 ? " (" + std::to_string(name.size()) + " characters)" : "";
         r_.error(value.key_at, v.path,
-                 quote(name) + " is not a valid program name (use 1 to 64 of the characters "
-                 "A-Z a-z 0-9 _ . -, and not \".\" or \"..\")");
+                 quote(name) + length + " is not a valid program name (use 1 to 64 of the "
+                 "characters A-Z a-z 0-9 _ . -, and not \".\" or \"..\")");
         return;
       }
       Program program = base;
@@ -510,6 +512,65 @@ ConfigError file_error(const std::string& file, int line, int column, const std:
   return ConfigError{file, line, column, path, message};
 }
 
+// yaml-cpp 0.7 accepts a quoted scalar left open at the end of the file, taking everything
+// after the quote as its text: a forgotten closing quote would silently swallow the rest of
+// the file. Such a scalar is necessarily the last one, so only that one is checked.
+struct OpenQuote {
+  YAML::Mark at;
+  char quote;
+};
+
+std::optional<OpenQuote> unterminated_quote(const YAML::Node& document, std::string_view text) {
+  if (text.starts_with("\xef\xbb\xbf")) text.remove_prefix(3);  // marks do not count a BOM
+  std::optional<YAML::Mark> last;
+  std::vector<YAML::Node> pending{document};
+  std::set<int> visited;  // containers, by position: an alias is walked once
+  while (!pending.empty()) {
+    YAML::Node node = pending.back();
+    pending.pop_back();
+    if (node.IsScalar()) {
+      if (!last || node.Mark().pos > last->pos) last = node.Mark();
+    } else if ((node.IsMap() || node.IsSequence()) && visited.insert(node.Mark().pos).second) {
+      for (auto it = node.begin(); it != node.end(); ++it) {
+        if (node.IsMap()) {
+          pending.push_back(it->first);
+          pending.push_back(it->second);
+        } else {
+          pending.push_back(*it);
+        }
+      }
+    }
+  }
+  if (!last || last->pos < 0 || static_cast<std::size_t>(last->pos) >= text.size()) return std::nullopt;
+  char quote = text[static_cast<std::size_t>(last->pos)];
+  if (quote != '"' && quote != '\'') return std::nullopt;
+  for (std::size_t i = static_cast<std::size_t>(last->pos) + 1; i < text.size(); ++i) {
+    if (quote == '"' && text[i] == '\\') {
+      ++i;  // an escaped character
+    } else if (text[i] == quote) {
+      if (quote == '\'' && i + 1 < text.size() && text[i + 1] == '\'') {
+        ++i;  // '' is a quote inside single quotes
+        continue;
+      }
+      return std::nullopt;
+    }
+  }
+  return OpenQuote{*last, quote};
+}
+
+// A tab in the indentation of the line an error is on is the likely cause.
+bool tab_indented(std::string_view text, int line) {
+  std::size_t start = 0;
+  for (int i = 0; i < line && start != std::string_view::npos; ++i) {
+    start = text.find('\n', start);
+    if (start != std::string_view::npos) ++start;
+  }
+  if (start == std::string_view::npos) return false;
+  for (std::size_t i = start; i < text.size() && (text[i] == ' ' || text[i] == '\t'); ++i)
+    if (text[i] == '\t') return true;
+  return false;
+}
+
 const char kTooLarge[] =
     "the file is larger than 16 MiB; a configuration is normally a few KiB (is this the right "
     "file?)";
@@ -578,10 +639,20 @@ LoadResult load_config_text(std::string_view text, const std::string& file_name,
     std::string message = e.msg;
     if (message == "bad file" || message.find("depth") != std::string::npos)
       message = "nesting is too deep";
+    message += tab_indented(text, e.mark.line) ? " (indent with spaces: YAML does not allow tabs)"
+                                                : " (check indentation, brackets and quotes)";
     failed.errors.push_back(file_error(file_name, e.mark.line + 1, e.mark.column + 1,
-                                       "(yaml syntax)",
-                                       message + " (check indentation, brackets and quotes)"));
+                                       "(yaml syntax)", message));
     return failed;
+  }
+  if (!documents.empty()) {
+    if (auto open = unterminated_quote(documents.back(), text)) {
+      failed.errors.push_back(file_error(file_name, open->at.line + 1, open->at.column + 1,
+                                         "(yaml syntax)",
+                                         std::string("this quoted string is never closed (add the "
+                                                     "closing ") + open->quote + ")"));
+      return failed;
+    }
   }
   if (documents.size() > 1) {
     const YAML::Mark at = documents[1].Mark();

@@ -183,6 +183,18 @@ TEST_CASE_FIXTURE(CgroupFixture, "pids_max stops a fork bomb at the limit") {
   wait_exit(pid);
 }
 
+TEST_CASE("a 0 in cgroup.procs (a process outside our pid namespace) is never a pid to kill") {
+  char path[] = "/tmp/climits-procs-XXXXXX";
+  int fd = ::mkstemp(path);
+  REQUIRE(fd >= 0);
+  REQUIRE(::write(fd, "0\n123\n0\n", 8) == 8);
+  ::close(fd);
+  auto pids = cgroup::files::read_pids(path);
+  ::unlink(path);
+  REQUIRE(pids.ok());
+  CHECK(*pids == std::vector<pid_t>{123});
+}
+
 TEST_CASE("an unprivileged manager gets an error that says why and what to do") {
   int pipe_fds[2];
   REQUIRE(::pipe(pipe_fds) == 0);

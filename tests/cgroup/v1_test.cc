@@ -1,4 +1,5 @@
 // cgroup v1 specifics: the knobs the backend writes, read back from the kernel.
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -20,8 +21,10 @@ std::uint64_t number_in(const std::string& path) {
   REQUIRE_MESSAGE(value.ok(), path);
   return *value;
 }
+// The pids root mirrors the memory root's place in its own hierarchy.
 std::string pids_knob(const std::string& name, const std::string& file) {
-  return private_layout().pids->own_dir() + "/program-" + name + "/" + file;
+  const auto& layout = private_layout();
+  return layout.pids->mount + layout.memory.self + "/program-" + name + "/" + file;
 }
 constexpr std::uint64_t kV1Unlimited = 9223372036854771712ull;
 }  // namespace
@@ -44,6 +47,60 @@ TEST_CASE_FIXTURE(CgroupFixture, "every limit lands in its v1 knob, exactly") {
   CHECK(number_in(knob(name, "memory.swappiness")) == 0);
   CHECK(number_in(pids_knob(name, "pids.max")) == 256);
   CHECK(backend->path_of(name) == private_layout().memory.own_dir() + "/program-" + name);
+}
+
+TEST_CASE_FIXTURE(CgroupFixture, "each manager has its own pids root, mirroring its memory root, "
+                                 "so stale cleanup never reaches another manager's programs") {
+  std::string name = make_program("mirror", memory_limit(64 * MiB));
+  CHECK(cgroup::files::exists(pids_knob(name, "cgroup.procs")));
+  // A program cgroup of "someone else" directly in the shared pids root is not ours to list.
+  std::string foreign = private_layout().pids->own_dir() + "/program-" + unique_name("foreign");
+  REQUIRE(cgroup::files::make_dir(foreign).ok());
+  auto listed = backend->existing_programs();
+  REQUIRE(listed.ok());
+  CHECK(*listed == std::vector<std::string>{name});
+  REQUIRE(cgroup::files::remove_dir(foreign, 1s).ok());
+}
+
+TEST_CASE_FIXTURE(CgroupFixture, "a lowered limit that would need memsw first is ordered right") {
+  // From 128M (memsw 128M) to 16M with 1G of swap on top: the new limit fits under the old
+  // memsw, so it is written first, and a refusal leaves memsw untouched.
+  cgroup::Limits before = memory_limit(128 * MiB);
+  before.memory.swappiness = 0;
+  std::string name = make_program("reorder", before);
+  int ready[2];
+  REQUIRE(::pipe(ready) == 0);
+  pid_t pid = spawn_in(backend->entry_files(name, {}), [&]() -> int {
+    allocate_touched(48 * MiB);
+    char byte = 1;
+    (void)!::write(ready[1], &byte, 1);
+    for (;;) ::pause();
+  });
+  char byte;
+  REQUIRE(::read(ready[0], &byte, 1) == 1);
+  cgroup::Limits after = before;
+  after.memory.max = 16 * MiB;
+  after.memory.swap_max = 1024 * MiB;
+  auto applied = backend->apply(name, after);
+  REQUIRE_FALSE(applied.ok());
+  CHECK(applied.error().code == EBUSY);
+  CHECK(number_in(knob(name, "memory.limit_in_bytes")) == 128 * MiB);
+  CHECK(number_in(knob(name, "memory.memsw.limit_in_bytes")) == 128 * MiB);
+  ::kill(pid, SIGKILL);
+  wait_exit(pid);
+  ::close(ready[0]);
+  ::close(ready[1]);
+}
+
+TEST_CASE_FIXTURE(CgroupFixture, "sub-cgroups a program made do not keep its cgroup alive") {
+  std::string name = make_program("nested", memory_limit(64 * MiB));
+  std::string inner = backend->path_of(name) + "/worker";
+  REQUIRE(cgroup::files::make_dir(inner).ok());
+  pid_t pid = spawn_in({inner + "/cgroup.procs"}, [] { return allocate_and_hold(1); });
+  auto removed = backend->remove(name);
+  REQUIRE_MESSAGE(removed.ok(), (removed.ok() ? "" : removed.error().message));
+  CHECK(WTERMSIG(wait_exit(pid)) == SIGKILL);
+  CHECK_FALSE(cgroup::files::exists(backend->path_of(name)));
 }
 
 TEST_CASE_FIXTURE(CgroupFixture, "raising and lowering keep memsw >= limit at every step") {

@@ -43,6 +43,32 @@ TEST_CASE_FIXTURE(CgroupFixture, "auto placement: the manager sits in the superv
   CHECK(text_of(root + "/cgroup.procs").empty());  // no internal processes left
 }
 
+TEST_CASE_FIXTURE(CgroupFixture, "a manager restarted inside the supervisor leaf takes the "
+                                 "parent as its root, so it finds the earlier programs") {
+  std::string root = private_layout().memory.own_dir();
+  std::string leftover = make_program("earlier", memory_limit(64 * MiB));
+  cgroup::Layout inside = private_layout();
+  inside.memory.self += "/supervisor";  // where the first run left the manager
+  auto reopened = cgroup::open_backend(inside, "auto");
+  REQUIRE_MESSAGE(reopened.ok(), (reopened.ok() ? "" : reopened.error().message));
+  CHECK((*reopened)->path_of("x") == root + "/program-x");
+  auto stale = (*reopened)->existing_programs();
+  REQUIRE(stale.ok());
+  CHECK(std::find(stale->begin(), stale->end(), leftover) != stale->end());
+}
+
+TEST_CASE_FIXTURE(CgroupFixture, "an explicit nested root gets the controllers on the way down") {
+  std::string nested = private_layout().memory.own_dir() + "/" + unique_name("deep") + "/a/b";
+  auto opened = cgroup::open_backend(private_layout(), nested);
+  REQUIRE_MESSAGE(opened.ok(), (opened.ok() ? "" : opened.error().message));
+  auto& deep = **opened;
+  REQUIRE(deep.create("p", memory_limit(32 * MiB)).ok());
+  REQUIRE(deep.apply("p", memory_limit(32 * MiB)).ok());
+  CHECK(text_of(nested + "/program-p/memory.max") == std::to_string(32 * MiB));
+  CHECK(text_of(nested + "/program-p/pids.max") == "max");
+  REQUIRE(deep.remove("p").ok());
+}
+
 TEST_CASE_FIXTURE(CgroupFixture, "every limit lands in its v2 knob, exactly") {
   cgroup::Limits limits;
   limits.memory.max = 60 * MiB;

@@ -67,7 +67,7 @@ TEST_CASE("backoff doubles up to the cap, spread by jitter") {
   CHECK(backoff_delay(b, 3, 0.7) == Millis{0});
 }
 
-TEST_CASE("consecutive restarts back off; a long run resets the count") {
+TEST_CASE("consecutive restarts back off, and a long run resets the count") {
   config::RestartSettings s;
   s.policy = RestartPolicy::always;
   s.backoff = {Millis{100}, Millis{10000}, 2.0, 0.0};
@@ -85,7 +85,7 @@ TEST_CASE("consecutive restarts back off; a long run resets the count") {
   CHECK(after_stable.attempt == 1);
 }
 
-TEST_CASE("more than burst restarts inside interval gives up; the window slides") {
+TEST_CASE("more than burst restarts inside interval gives up, and the window slides") {
   config::RestartSettings s;
   s.policy = RestartPolicy::on_failure;
   s.backoff = {Millis{0}, Millis{0}, 2.0, 0.0};

@@ -42,7 +42,7 @@ TEST_CASE("an exit caused by a stop is never a restart") {
     CHECK(after(State::stopping, e) == State::stopped);
 }
 
-TEST_CASE("stop ends backoff at once; an explicit start skips the wait") {
+TEST_CASE("stop ends backoff at once, and an explicit start skips the wait") {
   CHECK(after(State::backoff, Event::stop) == State::stopped);
   CHECK(transition(State::backoff, Event::stop)->action == Action::none);
   CHECK(transition(State::backoff, Event::start)->action == Action::spawn);

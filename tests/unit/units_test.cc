@@ -38,7 +38,7 @@ TEST_CASE("durations") {
     CHECK_MESSAGE(!parse_duration(bad).has_value(), bad);
 }
 
-TEST_CASE("signals: names with or without SIG, any case; never ones that only pause") {
+TEST_CASE("signals: names with or without SIG, in any case, never ones that only pause") {
   CHECK(parse_signal("TERM") == SIGTERM);
   CHECK(parse_signal("SIGTERM") == SIGTERM);
   CHECK(parse_signal("sigint") == SIGINT);
@@ -76,4 +76,29 @@ TEST_CASE("durations print the way they are written") {
   CHECK(format_duration(Duration{10'000}) == "10s");
   CHECK(format_duration(Duration{120'000}) == "2m");
   CHECK(format_duration(Duration{7'200'000}) == "2h");
+}
+
+TEST_CASE("sizes and durations: leading zeros count, up to 20 digits") {
+  CHECK(parse_size("0004096") == ByteLimit{4096});
+  CHECK(parse_size("00000000000000000001k") == ByteLimit{1024});   // 20 digits
+  CHECK_FALSE(parse_size("000000000000000000001k").has_value());  // 21
+  CHECK(parse_size("1t") == ByteLimit{1ull << 40});
+  CHECK(parse_size("3g") == ByteLimit{3ull << 30});
+  CHECK(parse_duration("0010s") == Duration{10'000});
+  CHECK(parse_duration("0ms") == Duration{0});
+  CHECK(parse_duration("31536000000ms") == Duration{31'536'000'000});
+  CHECK_FALSE(parse_duration("31536000001ms").has_value());
+  CHECK(parse_duration("525600m") == Duration{525'600ll * 60'000});
+  CHECK_FALSE(parse_duration("00").has_value());  // only the text 0 goes without a unit
+}
+
+TEST_CASE("signals: every name that can stop a program") {
+  for (const char* name : {"HUP", "INT", "QUIT", "KILL", "USR1", "USR2", "TERM", "ABRT", "ALRM",
+                           "PWR", "SEGV", "BUS", "FPE", "ILL", "PIPE", "TRAP", "SYS", "XCPU",
+                           "XFSZ", "PROF", "VTALRM"}) {
+    CHECK_MESSAGE(parse_signal(name).has_value(), name);
+    CHECK(signal_name(*parse_signal(name)) == std::string("SIG") + name);
+  }
+  for (const char* name : {"STOP", "TSTP", "TTIN", "TTOU", "CONT", "WINCH", "URG", "SIGSIGTERM"})
+    CHECK_MESSAGE(!parse_signal(name).has_value(), name);
 }
