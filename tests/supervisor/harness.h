@@ -59,6 +59,15 @@ class SupervisorHarness {
     REQUIRE_MESSAGE(started.ok(), (started.ok() ? "" : started.error().message));
   }
 
+  // Reloads with a new `programs:` body.
+  supervisor::ReloadResult reload(const std::string& programs_yaml) {
+    auto loaded = config::load_config_text("programs:\n" + programs_yaml, "test.yaml", "/tmp");
+    std::string errors;
+    for (const auto& e : loaded.errors) errors += e.to_string() + "\n";
+    REQUIRE_MESSAGE(loaded.config.has_value(), errors);
+    return manager_->reload(*loaded.config);
+  }
+
   bool run_until(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
     return run_loop_until(&loop_, done, timeout);
   }
