@@ -94,7 +94,7 @@ Result<Hierarchy> make_hierarchy(const Mount& mount, std::string self) {
                                "filesystem of this namespace"};
     self.erase(0, mount.root.size());
   }
-  if (self.empty()) self = "/";
+  if (self.empty()) self.push_back('/');  // not = "/": GCC 12 warns falsely (-Wrestrict)
   return Hierarchy{mount.point, self};
 }
 
