@@ -15,13 +15,28 @@ namespace climits::supervisor {
 
 namespace {
 
-// Opens (creating if needed) an append-only log file for a program's output.
-Result<int> open_output(const std::string& path) {
-  std::error_code ignored;
-  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ignored);
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-  if (fd < 0) return Error::from_errno(errno, "opening log file " + path);
-  return fd;
+// A pipe for one output stream: the write end for the child, the read end as a uv_pipe_t.
+Result<uv_pipe_t*> make_output_pipe(uv_loop_t* loop, int& write_end) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return Error::from_errno(errno, "creating an output pipe");
+  auto* pipe = new uv_pipe_t;
+  uv_pipe_init(loop, pipe, 0);
+  int rc = uv_pipe_open(pipe, fds[0]);  // also makes it non-blocking
+  if (rc != 0) {
+    ::close(fds[0]);
+    ::close(fds[1]);
+    uv_close(reinterpret_cast<uv_handle_t*>(pipe),
+             [](uv_handle_t* h) { delete reinterpret_cast<uv_pipe_t*>(h); });
+    return Error{-rc, std::string("opening an output pipe: ") + uv_strerror(rc)};
+  }
+  write_end = fds[1];
+  return pipe;
+}
+
+void close_pipe(uv_pipe_t* pipe) {
+  if (pipe == nullptr) return;
+  uv_close(reinterpret_cast<uv_handle_t*>(pipe),
+           [](uv_handle_t* h) { delete reinterpret_cast<uv_pipe_t*>(h); });
 }
 
 std::string octal(mode_t mode) {
@@ -57,36 +72,50 @@ Result<Launch> Launcher::launch(const config::Program& program,
                                 const std::vector<std::string>& entry_files, uv_exit_cb on_exit,
                                 void* data) {
   FdGuard guard;
+  Launch result{};
+  // On failure the read ends made so far are closed again.
+  struct PipeGuard {
+    Launch& launch;
+    bool armed = true;
+    ~PipeGuard() {
+      if (!armed) return;
+      close_pipe(launch.stdout_pipe);
+      close_pipe(launch.stderr_pipe);
+    }
+  } pipe_guard{result};
   // stdio: 0 = /dev/null, 1 and 2 per the output settings, 3 = the helper's status pipe.
   uv_stdio_container_t stdio[4];
   stdio[0].flags = UV_IGNORE;
-  int stdout_fd = -1;
+  int stdout_fd = -1;  // what a merged stderr shares
   for (int stream = 1; stream <= 2; ++stream) {
     const config::OutputSettings& out =
         stream == 1 ? program.stdout_output : program.stderr_output;
     switch (out.target) {
       case config::OutputTarget::file: {
-        auto fd = open_output(out.path);
-        if (!fd) return fd.error();
-        guard.fds.push_back(*fd);
+        int write_end = -1;
+        auto pipe = make_output_pipe(loop_, write_end);
+        if (!pipe) return pipe.error();
+        (stream == 1 ? result.stdout_pipe : result.stderr_pipe) = *pipe;
+        guard.fds.push_back(write_end);
         stdio[stream].flags = UV_INHERIT_FD;
-        stdio[stream].data.fd = *fd;
-        if (stream == 1) stdout_fd = *fd;
+        stdio[stream].data.fd = write_end;
+        if (stream == 1) stdout_fd = write_end;
         break;
       }
       case config::OutputTarget::inherit:
         stdio[stream].flags = UV_INHERIT_FD;
         stdio[stream].data.fd = stream;
+        if (stream == 1) stdout_fd = 1;
         break;
       case config::OutputTarget::discard:
         stdio[stream].flags = UV_IGNORE;
         break;
       case config::OutputTarget::merge:
-        if (stdout_fd >= 0 || program.stdout_output.target == config::OutputTarget::inherit) {
+        if (stdout_fd >= 0) {
           stdio[stream].flags = UV_INHERIT_FD;
-          stdio[stream].data.fd = stdout_fd >= 0 ? stdout_fd : 1;
+          stdio[stream].data.fd = stdout_fd;
         } else {
-          stdio[stream].flags = UV_IGNORE;
+          stdio[stream].flags = UV_IGNORE;  // stdout is discarded: so is stderr
         }
         break;
     }
@@ -143,7 +172,11 @@ Result<Launch> Launcher::launch(const config::Program& program,
     ::close(status_pipe[0]);
     return Error{-rc, "starting " + helper_path_ + ": " + uv_strerror(rc)};
   }
-  return Launch{process, process->pid, status_pipe[0]};
+  result.process = process;
+  result.pid = process->pid;
+  result.status_fd = status_pipe[0];
+  pipe_guard.armed = false;
+  return result;
 }
 
 std::optional<std::string> Launcher::take_spawn_error(int status_fd) {

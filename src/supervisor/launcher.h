@@ -18,6 +18,10 @@ struct Launch {
   uv_process_t* process;  // owned by the caller: uv_close it after its exit callback
   int pid;
   int status_fd;  // read end of the helper's status pipe (non-blocking, close-on-exec)
+  // Read ends of the output pipes for streams that go to a file (nullptr otherwise; a merged
+  // stderr shares stdout's pipe). Owned by the caller, ready for drain_into().
+  uv_pipe_t* stdout_pipe = nullptr;
+  uv_pipe_t* stderr_pipe = nullptr;
 };
 
 class Launcher {

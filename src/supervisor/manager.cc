@@ -212,6 +212,10 @@ std::vector<ProgramStatus> Manager::status() const {
   return all;
 }
 
+void Manager::reopen_logs() {
+  for (auto& runner : runners_) runner->reopen_logs();
+}
+
 ProgramRunner* Manager::find(const std::string& name) {
   for (auto& runner : runners_)
     if (runner->program().name == name) return runner.get();

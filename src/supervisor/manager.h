@@ -45,6 +45,7 @@ class Manager {
   const config::Config& config() const { return config_; }
 
   std::vector<ProgramStatus> status() const;
+  void reopen_logs();
   ProgramRunner* find(const std::string& name);
   const std::vector<std::unique_ptr<ProgramRunner>>& runners() const { return runners_; }
 

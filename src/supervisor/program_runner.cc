@@ -58,7 +58,22 @@ Result<void> ProgramRunner::prepare() {
       [this](std::uint64_t total, std::uint64_t added) { on_oom(total, added); });
   if (!watcher) return watcher.error();
   oom_watcher_ = std::move(*watcher);
+  open_logs();
   return success();
+}
+
+void ProgramRunner::open_logs() {
+  auto open = [this](const config::OutputSettings& out) -> std::shared_ptr<LogFile> {
+    if (out.target != config::OutputTarget::file) return nullptr;
+    return std::make_shared<LogFile>(program_.name, out.path, out.max_size, out.keep);
+  };
+  stdout_log_ = open(program_.stdout_output);
+  stderr_log_ = open(program_.stderr_output);
+}
+
+void ProgramRunner::reopen_logs() {
+  if (stdout_log_) stdout_log_->reopen();
+  if (stderr_log_) stderr_log_->reopen();
 }
 
 void ProgramRunner::start(const std::string& cause) { handle(Event::start, cause); }
@@ -94,8 +109,21 @@ Result<void> ProgramRunner::update(const config::Program& program, bool runs_dif
       (void)context_.backend.apply(program.name, cgroup::limits_of(program_));
     }
   }
+  bool outputs_moved = runs_differently &&
+                      (program_.stdout_output.path != next.stdout_output.path ||
+                       program_.stdout_output.target != next.stdout_output.target ||
+                       program_.stderr_output.path != next.stderr_output.path ||
+                       program_.stderr_output.target != next.stderr_output.target);
   program_ = std::move(next);
   tracker_.update(program_.restart);
+  if (outputs_moved) {
+    open_logs();  // the next run writes to the new files
+  } else {
+    if (stdout_log_)
+      stdout_log_->set_rotation(program_.stdout_output.max_size, program_.stdout_output.keep);
+    if (stderr_log_)
+      stderr_log_->set_rotation(program_.stderr_output.max_size, program_.stderr_output.keep);
+  }
   if (runs_differently && has_process(state_)) restart("configuration changed");
   return outcome;
 }
@@ -205,6 +233,8 @@ void ProgramRunner::spawn() {
   process_ = launched->process;
   pid_ = launched->pid;
   status_fd_ = launched->status_fd;
+  if (launched->stdout_pipe) drain_into(launched->stdout_pipe, stdout_log_);
+  if (launched->stderr_pipe) drain_into(launched->stderr_pipe, stderr_log_);
   spdlog::debug("{}: started pid {}", program_.name, pid_);
 }
 

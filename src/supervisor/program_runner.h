@@ -13,6 +13,7 @@
 #include "cgroup/backend.h"
 #include "config/model.h"
 #include "supervisor/launcher.h"
+#include "supervisor/output_log.h"
 #include "supervisor/restart_tracker.h"
 #include "supervisor/state.h"
 #include "supervisor/status.h"
@@ -49,6 +50,9 @@ class ProgramRunner {
   // Kills everything now (a second shutdown signal): the exit then lands in `stopped`.
   void kill_now(const std::string& cause);
 
+  // Opens every output file again (SIGUSR1, after logrotate moved them).
+  void reopen_logs();
+
   // Removes the cgroup; only when no process can be alive (stopped, exited, fatal).
   Result<void> remove_cgroup();
 
@@ -68,6 +72,7 @@ class ProgramRunner {
   void on_timer();
   void on_oom(std::uint64_t total, std::uint64_t added);
   std::chrono::milliseconds now() const;
+  void open_logs();
 
   RunnerContext& context_;
   config::Program program_;
@@ -83,6 +88,8 @@ class ProgramRunner {
   uv_timer_t* timer_ = nullptr;              // settle, backoff or stop timeout: by state
   std::chrono::milliseconds backoff_delay_{0};
   std::unique_ptr<cgroup::OomWatcher> oom_watcher_;
+  // Output files, kept across runs; null for streams that do not go to a file.
+  std::shared_ptr<LogFile> stdout_log_, stderr_log_;
 
   int restarts_ = 0;
   std::uint64_t oom_kills_ = 0;

@@ -1,0 +1,137 @@
+#include "supervisor/output_log.h"
+
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+
+namespace climits::supervisor {
+
+namespace {
+
+constexpr auto kWarningInterval = std::chrono::minutes(1);
+
+// One read buffer for every pipe: the loop is single-threaded and each read is written out
+// before the next one starts.
+char read_buffer[64 * 1024];
+
+struct Drain {
+  std::shared_ptr<LogFile> file;
+};
+
+}  // namespace
+
+LogFile::LogFile(std::string program, std::string path, std::uint64_t max_size, int keep)
+    : program_(std::move(program)), path_(std::move(path)), max_size_(max_size), keep_(keep) {
+  open();
+}
+
+LogFile::~LogFile() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+bool LogFile::open() {
+  if (fd_ >= 0) return true;
+  std::error_code ignored;
+  std::filesystem::create_directories(std::filesystem::path(path_).parent_path(), ignored);
+  fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  if (fd_ < 0) {
+    warn_dropped(errno, 0);
+    return false;
+  }
+  struct stat info{};
+  size_ = ::fstat(fd_, &info) == 0 ? static_cast<std::uint64_t>(info.st_size) : 0;
+  return true;
+}
+
+void LogFile::reopen() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+  open();
+}
+
+void LogFile::set_rotation(std::uint64_t max_size, int keep) {
+  max_size_ = max_size;
+  keep_ = keep;
+}
+
+void LogFile::rotate() {
+  ::close(fd_);
+  fd_ = -1;
+  if (keep_ == 0) {
+    ::unlink(path_.c_str());
+  } else {
+    // NAME.keep falls off the end as NAME.(keep-1) is renamed over it.
+    for (int n = keep_ - 1; n >= 1; --n) {
+      std::string from = path_ + "." + std::to_string(n);
+      std::string to = path_ + "." + std::to_string(n + 1);
+      ::rename(from.c_str(), to.c_str());  // ENOENT: fewer files so far
+    }
+    ::rename(path_.c_str(), (path_ + ".1").c_str());
+  }
+  open();
+}
+
+void LogFile::write(const char* data, std::size_t length) {
+  if (fd_ < 0 && !open()) {
+    warn_dropped(ENOENT, length);
+    return;
+  }
+  if (size_ > 0 && size_ + length > max_size_) rotate();
+  if (fd_ < 0) {
+    warn_dropped(errno, length);
+    return;
+  }
+  while (length > 0) {
+    ssize_t n = ::write(fd_, data, length);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      warn_dropped(errno, length);
+      return;
+    }
+    size_ += static_cast<std::uint64_t>(n);
+    data += n;
+    length -= static_cast<std::size_t>(n);
+  }
+}
+
+void LogFile::warn_dropped(int error, std::size_t length) {
+  dropped_ += length;
+  auto now = std::chrono::steady_clock::now();
+  if (last_warning_ != std::chrono::steady_clock::time_point{} &&
+      now - last_warning_ < kWarningInterval)
+    return;
+  last_warning_ = now;
+  spdlog::warn("{}: cannot write its output to {}: {}; dropping it ({} bytes so far; at most "
+               "one such warning a minute)",
+               program_, path_, std::strerror(error), dropped_);
+}
+
+void drain_into(uv_pipe_t* pipe, std::shared_ptr<LogFile> file) {
+  pipe->data = new Drain{std::move(file)};
+  uv_read_start(
+      reinterpret_cast<uv_stream_t*>(pipe),
+      [](uv_handle_t*, std::size_t, uv_buf_t* buf) {
+        buf->base = read_buffer;
+        buf->len = sizeof read_buffer;
+      },
+      [](uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
+        auto* drain = static_cast<Drain*>(stream->data);
+        if (nread > 0) {
+          drain->file->write(buf->base, static_cast<std::size_t>(nread));
+          return;
+        }
+        if (nread == 0) return;  // EAGAIN
+        // EOF or an error: every writer is gone.
+        uv_read_stop(stream);
+        uv_close(reinterpret_cast<uv_handle_t*>(stream), [](uv_handle_t* handle) {
+          delete static_cast<Drain*>(handle->data);
+          delete reinterpret_cast<uv_pipe_t*>(handle);
+        });
+      });
+}
+
+}  // namespace climits::supervisor

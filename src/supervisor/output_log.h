@@ -1,0 +1,53 @@
+#pragma once
+// Program output, from a pipe on the loop into a size-rotated file.
+//
+// A LogFile is one stream's file (it outlives runs: a program restarted keeps appending). It
+// rotates when a write would pass max_size: NAME.keep is dropped, NAME.1 … become NAME.2 …,
+// NAME becomes NAME.1 (the newest), and a fresh NAME is opened. Writes are synchronous on a
+// regular file and nothing is buffered in the manager, so a flooding program costs one read
+// and one write per loop turn, never memory. When the disk is full, output is dropped with
+// one warning a minute at most.
+#include <uv.h>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace climits::supervisor {
+
+class LogFile {
+ public:
+  LogFile(std::string program, std::string path, std::uint64_t max_size, int keep);
+  ~LogFile();
+  LogFile(const LogFile&) = delete;
+  LogFile& operator=(const LogFile&) = delete;
+
+  void write(const char* data, std::size_t length);
+  // Closes and opens the file again (SIGUSR1, after logrotate renamed it).
+  void reopen();
+  // New rotation settings from a reload.
+  void set_rotation(std::uint64_t max_size, int keep);
+  const std::string& path() const { return path_; }
+
+ private:
+  bool open();
+  void rotate();
+  void warn_dropped(int error, std::size_t length);
+
+  std::string program_;
+  std::string path_;
+  std::uint64_t max_size_;
+  int keep_;
+  int fd_ = -1;
+  std::uint64_t size_ = 0;
+  std::uint64_t dropped_ = 0;
+  std::chrono::steady_clock::time_point last_warning_{};
+};
+
+// Starts reading `pipe` (initialised, connected to a child's stdout or stderr) into `file`.
+// The pipe closes and frees itself at end of file (when every process holding its write end
+// is gone).
+void drain_into(uv_pipe_t* pipe, std::shared_ptr<LogFile> file);
+
+}  // namespace climits::supervisor
