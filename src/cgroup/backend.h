@@ -68,6 +68,9 @@ class Backend {
                                                         OomWatcher::Callback callback) = 0;
 };
 
+// Names of the programs whose cgroups (program-<name>) are in `root`.
+Result<std::vector<std::string>> program_names_in(const std::string& root);
+
 // The directory name of a program's cgroup; never collides with "supervisor".
 std::string cgroup_dir_name(const std::string& program);
 inline constexpr const char* kProgramPrefix = "program-";

@@ -127,12 +127,7 @@ class BackendV1 final : public Backend {
 
   // Only the memory root is listed: the pids root mirrors it, and remove() takes both.
   Result<std::vector<std::string>> existing_programs() override {
-    auto children = files::list_children(memory_root_, kProgramPrefix);
-    if (!children) return children.error();
-    std::vector<std::string> names;
-    for (auto& child : *children)
-      names.push_back(child.substr(std::string_view(kProgramPrefix).size()));
-    return names;
+    return program_names_in(memory_root_);
   }
 
   Result<std::unique_ptr<OomWatcher>> watch_oom(uv_loop_t* loop, const std::string& program,

@@ -111,12 +111,7 @@ class BackendV2 final : public Backend {
   }
 
   Result<std::vector<std::string>> existing_programs() override {
-    auto children = files::list_children(root_, kProgramPrefix);
-    if (!children) return children.error();
-    std::vector<std::string> names;
-    for (auto& child : *children)
-      names.push_back(child.substr(std::string_view(kProgramPrefix).size()));
-    return names;
+    return program_names_in(root_);
   }
 
   Result<std::unique_ptr<OomWatcher>> watch_oom(uv_loop_t* loop, const std::string& program,

@@ -107,29 +107,15 @@ bool YamlReader::read_mapping(const Located& value, const std::vector<Field>& fi
                      describe_node(value.node));
     return false;
   }
-  std::map<std::string, int> first_line;
-  for (auto it = value.node.begin(); it != value.node.end(); ++it) {
-    const YAML::Node& key = it->first;
-    if (!key.IsScalar()) {
-      error(key.Mark(), value.path, "keys must be plain names, found " + describe_node(key));
-      continue;
-    }
-    Located child = located_child(value, key, it->second, key.Scalar());
-    auto [seen, inserted] = first_line.emplace(key.Scalar(), key.Mark().line + 1);
-    if (!inserted) {
-      error(key.Mark(), child.path,
-            "duplicate key (first given at line " + std::to_string(seen->second) + ")");
-      continue;
-    }
+  each_key(value, "duplicate key", [&](const YAML::Node& key, const Located& child) {
     const Field* field = nullptr;
     for (const auto& candidate : fields)
       if (key.Scalar() == candidate.key) field = &candidate;
-    if (field == nullptr) {
+    if (field == nullptr)
       error(key.Mark(), child.path, unknown_key_message(key.Scalar(), fields));
-      continue;
-    }
-    field->read(child);
-  }
+    else
+      field->read(child);
+  });
   return true;
 }
 
@@ -140,6 +126,18 @@ void YamlReader::read_entries(
     error(value, "expected a mapping of " + what + ", found " + describe_node(value.node));
     return;
   }
+  std::string singular = what.substr(0, what.size() - 1);
+  each_key(value, "", [&](const YAML::Node& key, const Located& child) {
+    read(key.Scalar(), child);
+  }, singular);
+}
+
+// Visits each entry of a mapping once: non-scalar keys and repeated keys are errors (a
+// repeated key is reported as "<duplicate> (first given at line N)", or with the entry's kind
+// and name when `kind` is given: duplicate program "web").
+void YamlReader::each_key(const Located& value, const std::string& duplicate,
+                          const std::function<void(const YAML::Node&, const Located&)>& visit,
+                          const std::string& kind) {
   std::map<std::string, int> first_line;
   for (auto it = value.node.begin(); it != value.node.end(); ++it) {
     const YAML::Node& key = it->first;
@@ -150,12 +148,12 @@ void YamlReader::read_entries(
     Located child = located_child(value, key, it->second, key.Scalar());
     auto [seen, inserted] = first_line.emplace(key.Scalar(), key.Mark().line + 1);
     if (!inserted) {
+      std::string what = kind.empty() ? duplicate : "duplicate " + kind + " " + quote(key.Scalar());
       error(key.Mark(), child.path,
-            "duplicate " + what.substr(0, what.size() - 1) + " " + quote(key.Scalar()) +
-                " (first given at line " + std::to_string(seen->second) + ")");
+            what + " (first given at line " + std::to_string(seen->second) + ")");
       continue;
     }
-    read(key.Scalar(), child);
+    visit(key, child);
   }
 }
 

@@ -70,6 +70,10 @@ class YamlReader {
   // mapping, sequence or has no value.
   std::optional<std::string> scalar(const Located& value, const std::string& expected);
 
+  void each_key(const Located& value, const std::string& duplicate,
+                const std::function<void(const YAML::Node& key, const Located& child)>& visit,
+                const std::string& kind = "");
+
   std::string file_;
   ConfigErrors errors_;
 };
