@@ -89,9 +89,12 @@ TEST_CASE_FIXTURE(CgroupFixture, "kill_all empties the cgroup, setsid and double
   REQUIRE(::pipe(pipe_fds) == 0);
   pid_t pid = spawn_in(backend->entry_files(name, {}), [&]() -> int {
     // A daemon-like escape: a grandchild in a new session whose parent exits, and a
-    // second-generation fork as well; each writes its pid for the test to check.
+    // second-generation fork as well; each writes its pid for the test to check. The child
+    // reaps the intermediate processes, then writes -1: after that exactly three remain.
+    pid_t intermediates[2];
     for (int i = 0; i < 2; ++i) {
-      if (::fork() == 0) {
+      intermediates[i] = ::fork();
+      if (intermediates[i] == 0) {
         ::setsid();
         if (::fork() == 0) {
           pid_t me = ::getpid();
@@ -101,11 +104,19 @@ TEST_CASE_FIXTURE(CgroupFixture, "kill_all empties the cgroup, setsid and double
         ::_exit(0);
       }
     }
+    for (pid_t intermediate : intermediates) ::waitpid(intermediate, nullptr, 0);
+    pid_t done = -1;
+    (void)!::write(pipe_fds[1], &done, sizeof done);
     for (;;) ::pause();
   });
   ::close(pipe_fds[1]);
-  std::vector<pid_t> escaped(2);
-  for (auto& child : escaped) REQUIRE(::read(pipe_fds[0], &child, sizeof child) == sizeof child);
+  std::vector<pid_t> escaped;
+  for (int i = 0; i < 3; ++i) {
+    pid_t value = 0;
+    REQUIRE(::read(pipe_fds[0], &value, sizeof value) == sizeof value);
+    if (value > 0) escaped.push_back(value);
+  }
+  REQUIRE(escaped.size() == 2);
   ::close(pipe_fds[0]);
   auto before = backend->processes(name);
   REQUIRE(before.ok());
