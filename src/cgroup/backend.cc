@@ -1,8 +1,14 @@
 #include "cgroup/backend.h"
 
+#include <unistd.h>
+
 #include "cgroup/cgroup_files.h"
 
 namespace climits::cgroup {
+
+Backend::~Backend() {
+  if (lock_fd_ >= 0) ::close(lock_fd_);
+}
 
 Limits limits_of(const config::Program& program) {
   return Limits{program.memory, program.pids_max};

@@ -39,7 +39,10 @@ using Warnings = std::vector<std::string>;
 
 class Backend {
  public:
-  virtual ~Backend() = default;
+  explicit Backend(int lock_fd) : lock_fd_(lock_fd) {}
+  virtual ~Backend();
+  Backend(const Backend&) = delete;
+  Backend& operator=(const Backend&) = delete;
 
   virtual Version version() const = 0;
   // Human description of where programs go, for --check and the start-up log.
@@ -66,6 +69,9 @@ class Backend {
   virtual Result<std::unique_ptr<OomWatcher>> watch_oom(uv_loop_t* loop,
                                                         const std::string& program,
                                                         OomWatcher::Callback callback) = 0;
+
+ private:
+  int lock_fd_;  // the root's flock: one manager per root
 };
 
 // Names of the programs whose cgroups (program-<name>) are in `root`.
@@ -78,8 +84,9 @@ inline constexpr const char* kProgramPrefix = "program-";
 // How long kill_all and remove wait for the kernel before giving up with an error.
 inline constexpr std::chrono::milliseconds kKillPatience{5000};
 
+// `lock_fd`: the flock held on the root (see placement.cc); the backend closes it.
 std::unique_ptr<Backend> make_v1_backend(std::string memory_root,
-                                         std::optional<std::string> pids_root);
-std::unique_ptr<Backend> make_v2_backend(std::string root);
+                                         std::optional<std::string> pids_root, int lock_fd);
+std::unique_ptr<Backend> make_v2_backend(std::string root, int lock_fd);
 
 }  // namespace climits::cgroup

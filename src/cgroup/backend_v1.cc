@@ -24,8 +24,8 @@ std::string limit_text(const config::ByteLimit& limit) {
 
 class BackendV1 final : public Backend {
  public:
-  BackendV1(std::string memory_root, std::optional<std::string> pids_root)
-      : memory_root_(std::move(memory_root)), pids_root_(std::move(pids_root)) {}
+  BackendV1(std::string memory_root, std::optional<std::string> pids_root, int lock_fd)
+      : Backend(lock_fd), memory_root_(std::move(memory_root)), pids_root_(std::move(pids_root)) {}
 
   Version version() const override { return Version::v1; }
 
@@ -214,8 +214,8 @@ class BackendV1 final : public Backend {
 }  // namespace
 
 std::unique_ptr<Backend> make_v1_backend(std::string memory_root,
-                                         std::optional<std::string> pids_root) {
-  return std::make_unique<BackendV1>(std::move(memory_root), std::move(pids_root));
+                                         std::optional<std::string> pids_root, int lock_fd) {
+  return std::make_unique<BackendV1>(std::move(memory_root), std::move(pids_root), lock_fd);
 }
 
 }  // namespace climits::cgroup

@@ -17,7 +17,7 @@ std::string limit_text(const config::ByteLimit& limit) {
 
 class BackendV2 final : public Backend {
  public:
-  explicit BackendV2(std::string root) : root_(std::move(root)) {}
+  BackendV2(std::string root, int lock_fd) : Backend(lock_fd), root_(std::move(root)) {}
 
   Version version() const override { return Version::v2; }
 
@@ -130,8 +130,8 @@ class BackendV2 final : public Backend {
 
 }  // namespace
 
-std::unique_ptr<Backend> make_v2_backend(std::string root) {
-  return std::make_unique<BackendV2>(std::move(root));
+std::unique_ptr<Backend> make_v2_backend(std::string root, int lock_fd) {
+  return std::make_unique<BackendV2>(std::move(root), lock_fd);
 }
 
 }  // namespace climits::cgroup

@@ -1,5 +1,7 @@
 #include "cgroup/placement.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <spdlog/spdlog.h>
@@ -113,6 +115,24 @@ Result<void> make_v2_dirs(const std::string& mount, const std::string& root) {
   return success();
 }
 
+// One manager per cgroup root: a second one would take the first one's live programs for the
+// leftovers of a crash and kill them. The lock is an flock on the root directory, held for
+// the manager's life; the kernel drops it when the manager dies, even by SIGKILL, so crash
+// recovery still works.
+Result<int> lock_root(const std::string& root) {
+  int fd = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return not_writable(Error::from_errno(errno, root), root);
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int saved = errno;
+    ::close(fd);
+    if (saved == EWOULDBLOCK)
+      return Error{EBUSY, "another climits-manager already uses the cgroup root " + root +
+                              ": stop it first, or give this one its own cgroup_root"};
+    return Error::from_errno(saved, "locking the cgroup root " + root);
+  }
+  return fd;
+}
+
 }  // namespace
 
 std::string resolve_root(const Hierarchy& hierarchy, const std::string& cgroup_root) {
@@ -153,7 +173,9 @@ Result<std::unique_ptr<Backend>> open_backend(const Layout& layout,
                  ? enabled.error()
                  : not_writable(enabled.error(), root);
     if (auto probed = probe_writable(root); !probed) return probed.error();
-    return make_v2_backend(root);
+    auto lock = lock_root(root);
+    if (!lock) return lock.error();
+    return make_v2_backend(root, *lock);
   }
   // v1: the pids root mirrors the memory root's place, so that each manager has its own
   // (on hosts where everyone shares the pids root cgroup, program-* there would be shared).
@@ -165,7 +187,9 @@ Result<std::unique_ptr<Backend>> open_backend(const Layout& layout,
   if (pids_root) {
     if (auto probed = probe_writable(*pids_root); !probed) return probed.error();
   }
-  return make_v1_backend(memory_root, pids_root);
+  auto lock = lock_root(memory_root);
+  if (!lock) return lock.error();
+  return make_v1_backend(memory_root, pids_root, *lock);
 }
 
 PlacementReport inspect_placement(const Layout& layout, const std::string& cgroup_root) {

@@ -182,7 +182,7 @@ void Manager::finish_shutdown_if_quiet() {
   for (const auto& runner : runners_)
     if (!runner->at_rest()) return;
   finishing_ = true;
-  std::size_t failures = 0;
+  std::size_t& failures = shutdown_failures_;
   for (auto& runner : runners_) {
     if (auto removed = runner->remove_cgroup(); !removed) {
       ++failures;

@@ -39,6 +39,8 @@ class Manager {
   // `done`. A second call kills what is still stopping.
   void shutdown(std::function<void()> done);
   bool shutting_down() const { return static_cast<bool>(on_shutdown_done_); }
+  // After shutdown: whether every program cgroup was removed.
+  bool left_nothing_behind() const { return shutdown_failures_ == 0; }
 
   // Applies a new, already validated configuration: only what changed is touched.
   ReloadResult reload(const config::Config& next);
@@ -76,6 +78,7 @@ class Manager {
   std::function<void()> on_shutdown_done_;
   Observer observer_;
   bool finishing_ = false;
+  std::size_t shutdown_failures_ = 0;
 };
 
 }  // namespace climits::supervisor

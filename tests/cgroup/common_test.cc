@@ -194,6 +194,21 @@ TEST_CASE_FIXTURE(CgroupFixture, "pids_max stops a fork bomb at the limit") {
   wait_exit(pid);
 }
 
+TEST_CASE_FIXTURE(CgroupFixture, "one manager per cgroup root: a second one is refused, "
+                                 "and the root is free again once the first is gone") {
+  auto second = cgroup::open_backend(private_layout(), "auto");
+  REQUIRE_FALSE(second.ok());
+  CHECK(second.error().code == EBUSY);
+  CHECK(second.error().message.find("another climits-manager already uses the cgroup root " +
+                                    backend->path_of("x").substr(0, backend->path_of("x").size() -
+                                                                        std::string("/program-x").size())) !=
+        std::string::npos);
+  backend.reset();
+  auto third = cgroup::open_backend(private_layout(), "auto");
+  REQUIRE(third.ok());
+  backend = std::move(*third);
+}
+
 TEST_CASE("a 0 in cgroup.procs (a process outside our pid namespace) is never a pid to kill") {
   char path[] = "/tmp/climits-procs-XXXXXX";
   int fd = ::mkstemp(path);

@@ -49,12 +49,16 @@ TEST_CASE_FIXTURE(CgroupFixture, "a manager restarted inside the supervisor leaf
   std::string leftover = make_program("earlier", memory_limit(64 * MiB));
   cgroup::Layout inside = private_layout();
   inside.memory.self += "/supervisor";  // where the first run left the manager
+  backend.reset();  // the first manager is gone (its lock on the root with it)
+  created.clear();
   auto reopened = cgroup::open_backend(inside, "auto");
   REQUIRE_MESSAGE(reopened.ok(), (reopened.ok() ? "" : reopened.error().message));
   CHECK((*reopened)->path_of("x") == root + "/program-x");
   auto stale = (*reopened)->existing_programs();
   REQUIRE(stale.ok());
   CHECK(std::find(stale->begin(), stale->end(), leftover) != stale->end());
+  REQUIRE((*reopened)->remove(leftover).ok());
+  backend = std::move(*reopened);
 }
 
 TEST_CASE_FIXTURE(CgroupFixture, "an explicit nested root gets the controllers on the way down") {

@@ -119,7 +119,9 @@ class ReloadTest(e2e.DaemonTest):
             if name == "steady":
                 self.assertEqual(procs, before["steady"])
             else:
-                self.assertEqual(len(procs), 2, name)  # sh and its sleep: one copy
+                # sh and its current `sleep 0.05` (between two sleeps the shell is alone):
+                # one copy.
+                self.assertIn(len(procs), (1, 2), "%s: %s" % (name, procs))
                 shells = [p for p in procs if e2e.cmdline(p)[:1] == ["sh"]]
                 self.assertEqual(len(shells), 1, name)
                 self.assertIn(": v10;", " ".join(e2e.cmdline(shells[0])), name)
