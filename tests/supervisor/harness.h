@@ -5,6 +5,7 @@
 #include <uv.h>
 
 #include <chrono>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -82,6 +83,23 @@ class SupervisorHarness {
   bool wait_for_state(const std::string& name, supervisor::State wanted,
                       std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
     return run_until([&] { return state(name) == wanted; }, timeout);
+  }
+
+  // The argv of the program's current process, once it is the program and not the helper
+  // that execs it (on a slow machine `running` can come before the exec).
+  std::vector<std::string> program_argv(const std::string& name,
+                                        std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+    std::vector<std::string> argv;
+    run_until([&] {
+      argv.clear();
+      auto pid = runner(name).status().pid;
+      if (!pid) return false;
+      std::ifstream in("/proc/" + std::to_string(*pid) + "/cmdline");
+      std::string word;
+      while (std::getline(in, word, '\0')) argv.push_back(word);
+      return !argv.empty() && argv.front() != CLIMITS_TEST_HELPER;
+    }, timeout);
+    return argv;
   }
 
   // Times at which `name` entered `to`, in order.

@@ -93,6 +93,7 @@ TEST_CASE("the status source: state, pid, uptime, memory, limit, cgroup") {
   SupervisorHarness h;
   h.start(program("holder", "[\"" + leaky() + "\", \"8\", \"100000\"]"));
   REQUIRE(h.wait_for_state("holder", State::running));
+  h.program_argv("holder");  // exec'd, and then some time to allocate
   h.run_until([] { return false; }, 300ms);
   auto status = h.runner("holder").status();
   CHECK(status.name == "holder");
@@ -109,10 +110,9 @@ TEST_CASE("the status source: state, pid, uptime, memory, limit, cgroup") {
   CHECK_FALSE(status.last_exit.has_value());
   CHECK(status.cgroup == private_layout().memory.own_dir() + "/program-holder");
   // The process really is the program, inside its cgroup, not the helper.
-  std::ifstream cmdline("/proc/" + std::to_string(*status.pid) + "/cmdline");
-  std::string argv0;
-  std::getline(cmdline, argv0, '\0');
-  CHECK(argv0 == leaky());
+  auto argv = h.program_argv("holder");
+  REQUIRE_FALSE(argv.empty());
+  CHECK(argv.front() == leaky());
 }
 
 TEST_CASE("backoff grows 1x, 2x, 4x up to the cap, measured between exit and restart") {
