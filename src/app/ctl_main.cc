@@ -1,18 +1,267 @@
-// climits-ctl: the control client. The protocol lands with the [control] issue.
+// climits-ctl: drives a running climits-manager over its control socket
+// (docs/control-protocol.md). Each subcommand is a row of kCommands; every failure is one
+// line on stderr and a non-zero exit.
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <chrono>
 #include <iostream>
+#include <optional>
+#include <thread>
 
 #include "build_info.h"
+#include "control/client.h"
+#include "control/protocol.h"
+#include "control/table.h"
+
+namespace {
+
+using climits::control::Client;
+using climits::control::Command;
+using climits::control::Json;
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailed = 1;
+constexpr int kExitUsage = 2;
+constexpr auto kPollInterval = std::chrono::milliseconds(50);
+
+struct Options {
+  std::string socket = "/run/climits-manager/control.sock";
+  std::vector<std::string> names;
+  bool json = false;
+  double timeout_seconds = 0;  // 0: long enough for the programs' own settle and stop times
+};
+
+void fail(const std::string& message) {
+  std::cerr << "climits-ctl: " << message << '\n';
+}
+
+std::string string_field(const Json& object, const char* key, const char* otherwise = "?") {
+  auto it = object.find(key);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : otherwise;
+}
+
+double number_field(const Json& object, const char* key) {
+  auto it = object.find(key);
+  return it != object.end() && it->is_number() ? it->get<double>() : 0.0;
+}
+
+// One request on an open connection; an error (transport, or "ok": false) is printed and
+// gives nullopt.
+std::optional<Json> call(Client& client, const Json& request) {
+  auto response = client.request(request);
+  if (!response) {
+    fail(response.error().message);
+    return std::nullopt;
+  }
+  if (!(*response)["ok"].get<bool>()) {
+    fail(string_field(*response, "error"));
+    return std::nullopt;
+  }
+  return *response;
+}
+
+std::optional<Client> connect(const Options& options) {
+  auto client = Client::connect(options.socket);
+  if (!client) {
+    fail(client.error().message);
+    return std::nullopt;
+  }
+  return std::move(*client);
+}
+
+int run_status(const Options& options) {
+  auto client = connect(options);
+  if (!client) return kExitFailed;
+  auto response = call(*client, climits::control::make_request(Command::status, options.names));
+  if (!response) return kExitFailed;
+  const Json& programs = (*response)["programs"];
+  if (options.json)
+    std::cout << Json{{"programs", programs}}.dump(2, ' ', false, Json::error_handler_t::replace)
+              << '\n';
+  else
+    std::cout << climits::control::format_status_table(programs, std::chrono::system_clock::now());
+  return kExitOk;
+}
+
+// What a start, stop or restart waits for, and which states mean it will not get there.
+struct Goal {
+  const char* verb;  // "start": "web: failed to start: …"
+  const char* state;
+  std::vector<std::string> failures;
+};
+
+Goal goal_of(Command command) {
+  if (command == Command::stop) return {"stop", "stopped", {}};
+  // A program that ends up waiting to be restarted, given up on or left down did not start;
+  // one that is stopped was stopped by someone else meanwhile.
+  return {command == Command::start ? "start" : "restart",
+          "running",
+          {"backoff", "fatal", "exited", "stopped"}};
+}
+
+// Sends the request, then polls the status every 50 ms until each program is where it was
+// asked to be, has failed, or the time is up.
+int run_action(Command command, const Options& options) {
+  auto client = connect(options);
+  if (!client) return kExitFailed;
+  auto response = call(*client, climits::control::make_request(command, options.names));
+  if (!response) return kExitFailed;
+
+  Goal goal = goal_of(command);
+  std::vector<std::string> pending;
+  double wait_seconds = options.timeout_seconds;
+  for (const auto& program : (*response)["programs"]) {
+    pending.push_back(string_field(program, "name"));
+    if (options.timeout_seconds <= 0)
+      wait_seconds = std::max({wait_seconds, 60.0,
+                               number_field(program, "stop_timeout_seconds") +
+                                   number_field(program, "settle_seconds") + 10.0});
+  }
+  auto deadline = std::chrono::steady_clock::now() +
+                  std::chrono::milliseconds(static_cast<long long>(wait_seconds * 1000));
+  int exit_code = kExitOk;
+  while (!pending.empty()) {
+    auto status = call(*client, climits::control::make_request(Command::status, pending));
+    if (!status) return kExitFailed;
+    auto now = std::chrono::system_clock::now();
+    bool late = std::chrono::steady_clock::now() > deadline;
+    std::vector<std::string> still;
+    for (const auto& program : (*status)["programs"]) {
+      std::string name = string_field(program, "name");
+      std::string state = string_field(program, "state");
+      if (state == goal.state) {
+        std::cout << name << ": " << state;
+        if (auto pid = program.find("pid"); pid != program.end() && pid->is_number_integer())
+          std::cout << " (pid " << pid->get<long long>() << ")";
+        std::cout << std::endl;
+      } else if (std::find(goal.failures.begin(), goal.failures.end(), state) !=
+                 goal.failures.end()) {
+        const Json& last_exit = program.contains("last_exit") ? program["last_exit"] : Json();
+        fail(name + ": failed to " + goal.verb + ": " + state +
+             "; last exit: " + climits::control::last_exit_text(last_exit, now));
+        exit_code = kExitFailed;
+      } else if (late) {
+        fail(name + ": still " + state + " after " +
+             std::to_string(static_cast<long long>(wait_seconds)) + "s (wanted " + goal.state +
+             ")");
+        exit_code = kExitFailed;
+      } else {
+        still.push_back(name);
+      }
+    }
+    pending = std::move(still);
+    if (!pending.empty()) std::this_thread::sleep_for(kPollInterval);
+  }
+  return exit_code;
+}
+
+int run_start(const Options& options) {
+  return run_action(Command::start, options);
+}
+int run_stop(const Options& options) {
+  return run_action(Command::stop, options);
+}
+int run_restart(const Options& options) {
+  return run_action(Command::restart, options);
+}
+
+int run_reload(const Options& options) {
+  auto client = connect(options);
+  if (!client) return kExitFailed;
+  auto response =
+      client->request(climits::control::make_request(Command::reload), std::chrono::seconds(120));
+  if (!response) {
+    fail(response.error().message);
+    return kExitFailed;
+  }
+  if ((*response)["ok"].get<bool>()) {
+    std::cout << "reloaded: " << string_field(*response, "summary") << '\n';
+    return kExitOk;
+  }
+  if (auto errors = response->find("errors"); errors != response->end() && errors->is_array())
+    for (const auto& error : *errors)
+      if (error.is_string()) std::cerr << error.get<std::string>() << '\n';
+  fail("reload failed: " + string_field(*response, "error"));
+  return kExitFailed;
+}
+
+int run_version(const Options& options) {
+  std::cout << "climits-ctl " << CLIMITS_VERSION << std::endl;
+  auto client = connect(options);
+  if (!client) return kExitFailed;
+  auto response = call(*client, climits::control::make_request(Command::version));
+  if (!response) return kExitFailed;
+  std::cout << "climits-manager " << string_field(*response, "version") << " on " << options.socket
+            << " (protocol " << number_field(*response, "protocol") << ")\n";
+  return kExitOk;
+}
+
+enum class Names { none, optional, required };
+
+struct CtlCommand {
+  const char* name;
+  const char* help;
+  Names names;
+  bool json_flag;
+  bool timeout_option;
+  int (*run)(const Options&);
+};
+
+constexpr CtlCommand kCommands[] = {
+    {"status", "Show the programs: a table, or JSON with --json", Names::optional, true, false,
+     run_status},
+    {"start", "Start programs (NAME... or all) and wait until they run", Names::required, false,
+     true, run_start},
+    {"stop", "Stop programs (NAME... or all) and wait until they are stopped", Names::required,
+     false, true, run_stop},
+    {"restart", "Restart programs (NAME... or all) and wait until they run again", Names::required,
+     false, true, run_restart},
+    {"reload",
+     "Re-read the configuration file and apply what changed (like SIGHUP); print "
+     "the result or every configuration error",
+     Names::none, false, false, run_reload},
+    {"version", "Print the versions of climits-ctl and of the running manager", Names::none, false,
+     false, run_version},
+};
+
+}  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App cli{"climits-ctl: control a running climits-manager"};
+  CLI::App cli{"climits-ctl: control a running climits-manager through its control socket"};
   cli.set_version_flag("--version", "climits-ctl " CLIMITS_VERSION);
-  std::string socket_path = "/run/climits-manager/control.sock";
-  cli.add_option("-s,--socket", socket_path, "Control socket of the manager")->capture_default_str();
-  std::vector<std::string> words;
-  cli.add_option("command", words, "status|start|stop|restart|reload|version [NAME...]");
-  CLI11_PARSE(cli, argc, argv);
-  std::cerr << "climits-ctl: not implemented yet (the control socket arrives with the [control] "
-               "issue)\n";
-  return 1;
+  cli.footer(
+      "Exit status: 0 on success, 1 when the request failed (or the manager is not running), "
+      "2 for a usage error.");
+  Options options;
+  cli.add_option("-s,--socket", options.socket, "Control socket of the manager")
+      ->capture_default_str();
+  cli.require_subcommand(1);
+  cli.fallthrough();
+  std::vector<std::pair<const CtlCommand*, CLI::App*>> subcommands;
+  for (const auto& command : kCommands) {
+    CLI::App* sub = cli.add_subcommand(command.name, command.help);
+    if (command.names != Names::none) {
+      auto* names =
+          sub->add_option("names", options.names,
+                          command.names == Names::required ? "Program names, or all"
+                                                           : "Program names (default: all)");
+      if (command.names == Names::required) names->required();
+    }
+    if (command.json_flag)
+      sub->add_flag("--json", options.json, "Print the manager's JSON: {\"programs\": [...]}");
+    if (command.timeout_option)
+      sub->add_option("--timeout", options.timeout_seconds,
+                      "Seconds to wait for the programs (default: 60, or longer when their "
+                      "stop timeout needs it)");
+    subcommands.emplace_back(&command, sub);
+  }
+  try {
+    cli.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = cli.exit(e);
+    return code == 0 ? kExitOk : kExitUsage;
+  }
+  for (const auto& [command, sub] : subcommands)
+    if (sub->parsed()) return command->run(options);
+  return kExitUsage;
 }

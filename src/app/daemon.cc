@@ -9,10 +9,14 @@
 
 #include "app/check_command.h"
 #include "app/logging.h"
+#include "app/notify.h"
 #include "build_info.h"
 #include "cgroup/layout.h"
 #include "cgroup/placement.h"
 #include "config/loader.h"
+#include "control/handler.h"
+#include "control/listener.h"
+#include "control/server.h"
 #include "supervisor/launcher.h"
 #include "supervisor/manager.h"
 
@@ -54,6 +58,23 @@ struct Daemon {
   uv_loop_t loop;
   Signals signals;
   std::unique_ptr<supervisor::Manager> manager;
+  std::unique_ptr<control::Handler> control_handler;
+  std::unique_ptr<control::Server> control;  // closed before the manager goes
+  ServiceNotifier notifier;
+  // STATUS= is sent once things settle after a burst of transitions, not for each one.
+  uv_timer_t status_timer;
+
+  void schedule_status() {
+    if (!notifier.enabled() || uv_is_active(reinterpret_cast<uv_handle_t*>(&status_timer)))
+      return;
+    uv_timer_start(
+        &status_timer,
+        [](uv_timer_t* timer) {
+          auto* self = static_cast<Daemon*>(timer->data);
+          if (self->manager) self->notifier.send("STATUS=" + self->manager->summary());
+        },
+        100, 0);
+  }
   std::string config_path;
   std::optional<config::LogLevel> log_level_override;
 
@@ -83,7 +104,9 @@ struct Daemon {
         before.control_group != after.control_group)
       spdlog::warn("reload: manager.cgroup_root, control_socket and control_group take effect "
                    "only when the manager restarts");
+    notifier.send("RELOADING=1\nSTATUS=reloading " + config_path);
     auto result = manager->reload(*loaded.config);
+    notifier.send("READY=1\nSTATUS=" + manager->summary());
     outcome.ok = result.errors.empty();
     outcome.errors = result.errors;
     outcome.summary = result.summary();
@@ -95,6 +118,7 @@ struct Daemon {
       case SIGTERM:
       case SIGINT:
         spdlog::info("{} received", signal == SIGTERM ? "SIGTERM" : "SIGINT");
+        notifier.send("STOPPING=1\nSTATUS=stopping every program");
         manager->shutdown([this] { uv_stop(&loop); });
         break;
       case SIGHUP:
@@ -102,12 +126,32 @@ struct Daemon {
         reload();
         break;
       case SIGUSR1:
-        // Program output files are opened afresh for every run; nothing is held open.
-        spdlog::info("SIGUSR1 received: log files are reopened at each program start");
+        spdlog::info("SIGUSR1 received: reopening program output files");
+        manager->reopen_logs();
         break;
     }
   }
 };
+
+// Serves the control socket on the loop: requests reach the manager and Daemon::reload().
+bool start_control(Daemon& daemon, control::Listener listener, const control::AccessRule& access) {
+  daemon.control_handler = std::make_unique<control::Handler>(*daemon.manager, [&daemon] {
+    auto outcome = daemon.reload();
+    return control::reload_response(outcome.ok, outcome.summary, outcome.errors);
+  });
+  auto server = control::Server::start(
+      &daemon.loop, std::move(listener), access,
+      [handler = daemon.control_handler.get()](std::string_view line, const control::Peer& peer) {
+        return handler->respond(line, peer);
+      });
+  if (!server) {
+    spdlog::error("control socket: {}", server.error().message);
+    return false;
+  }
+  daemon.control = std::move(*server);
+  spdlog::info("control socket: {}", daemon.control->path());
+  return true;
+}
 
 }  // namespace
 
@@ -125,6 +169,22 @@ int run_daemon(const DaemonOptions& options) {
   spdlog::info("climits-manager {} starting with {} ({} program{})", CLIMITS_VERSION,
                options.config_path, config.programs.size(),
                config.programs.size() == 1 ? "" : "s");
+
+  // The control socket before any cgroup: a second manager on the same socket stops here,
+  // before it could take the running one's programs for leftovers and clear them.
+  auto access = control::make_access_rule(config.manager.control_group);
+  if (!access) {
+    spdlog::error("control socket: {}", access.error().message);
+    return kExitEnvironmentError;
+  }
+  auto listener = control::Listener::open(config.manager.control_socket, access->group);
+  if (!listener) {
+    spdlog::error("control socket: {}", listener.error().message);
+    return kExitEnvironmentError;
+  }
+  if (listener->replaced_stale())
+    spdlog::warn("control socket: replaced {}, left by a manager that did not shut down cleanly",
+                 listener->path());
 
   auto layout = cgroup::detect_layout();
   if (!layout) {
@@ -149,6 +209,8 @@ int run_daemon(const DaemonOptions& options) {
   daemon.config_path = options.config_path;
   daemon.log_level_override = options.log_level;
   uv_loop_init(&daemon.loop);
+  uv_timer_init(&daemon.loop, &daemon.status_timer);
+  daemon.status_timer.data = &daemon;
   supervisor::Launcher launcher(&daemon.loop, *helper, program_file_limit);
   daemon.manager = std::make_unique<supervisor::Manager>(&daemon.loop, **backend, launcher);
   daemon.signals.start(&daemon.loop, &daemon, [](uv_signal_t* handle, int signal) {
@@ -161,11 +223,27 @@ int run_daemon(const DaemonOptions& options) {
     daemon.manager->shutdown([&daemon] { uv_stop(&daemon.loop); });
   } else {
     spdlog::info("started: {}", daemon.manager->summary());
+    if (!start_control(daemon, std::move(*listener), *access)) {
+      exit_code = kExitEnvironmentError;
+      daemon.manager->shutdown([&daemon] { uv_stop(&daemon.loop); });
+    }
+    daemon.manager->set_observer(
+        [&daemon](const supervisor::ProgramRunner&, supervisor::State, supervisor::State) {
+          daemon.schedule_status();
+        });
+    daemon.notifier.send("READY=1\nSTATUS=" + daemon.manager->summary());
   }
   uv_run(&daemon.loop, UV_RUN_DEFAULT);
 
+  daemon.control.reset();  // removes the socket file
+  daemon.control_handler.reset();
+  if (exit_code == kExitOk && !daemon.manager->left_nothing_behind()) {
+    spdlog::error("shutdown left program cgroups behind (see above); the next start clears them");
+    exit_code = kExitEnvironmentError;
+  }
   daemon.manager.reset();
   daemon.signals.close();
+  uv_close(reinterpret_cast<uv_handle_t*>(&daemon.status_timer), nullptr);
   uv_run(&daemon.loop, UV_RUN_DEFAULT);  // let the close callbacks free their handles
   if (uv_loop_close(&daemon.loop) != 0) spdlog::debug("loop closed with handles still open");
   if (exit_code == kExitOk) spdlog::info("clean shutdown");

@@ -11,10 +11,17 @@ namespace {
 // apart. This runs only after an event, never periodically.
 constexpr int kRetries = 7;
 
+// Frees a handle through the type it was allocated as.
 void close_and_free(uv_handle_t* handle) {
   if (handle == nullptr) return;
   handle->data = nullptr;
-  uv_close(handle, [](uv_handle_t* closed) { delete closed; });
+  uv_close(handle, [](uv_handle_t* closed) {
+    switch (closed->type) {
+      case UV_TIMER: delete reinterpret_cast<uv_timer_t*>(closed); break;
+      case UV_POLL: delete reinterpret_cast<uv_poll_t*>(closed); break;
+      default: delete reinterpret_cast<uv_fs_event_t*>(closed); break;
+    }
+  });
 }
 
 }  // namespace

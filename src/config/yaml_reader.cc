@@ -140,7 +140,7 @@ void YamlReader::each_key(const Located& value, const std::string& duplicate,
                           const std::string& kind) {
   std::map<std::string, int> first_line;
   for (auto it = value.node.begin(); it != value.node.end(); ++it) {
-    const YAML::Node& key = it->first;
+    const YAML::Node key = it->first;  // a copy: it-> yields a temporary proxy
     if (!key.IsScalar()) {
       error(key.Mark(), value.path, "keys must be plain names, found " + describe_node(key));
       continue;

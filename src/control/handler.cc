@@ -1,0 +1,150 @@
+#include "control/handler.h"
+
+#include <spdlog/spdlog.h>
+
+#include "build_info.h"
+
+namespace climits::control {
+
+namespace {
+
+using Method = Json (Handler::*)(const Request&, const Peer&);
+
+// "control: stop by uid 0 (pid 4242)": the cause in the program's transition log line.
+std::string cause_of(const Request& request, const Peer& peer) {
+  return std::string("control: ") + command_name(request.command) + " by uid " +
+         std::to_string(peer.uid) + " (pid " + std::to_string(peer.pid) + ")";
+}
+
+std::string shutting_down_error(const Request& request) {
+  return std::string("the manager is shutting down: ") + command_name(request.command) + " refused";
+}
+
+}  // namespace
+
+Handler::Handler(supervisor::Manager& manager, std::function<Json()> reload)
+    : manager_(manager), reload_(std::move(reload)) {}
+
+std::string Handler::respond(std::string_view line, const Peer& peer) {
+  auto request = parse_request(line);
+  if (!request) {
+    spdlog::debug("control: uid {} (pid {}): bad request: {}", peer.uid, peer.pid,
+                  request.error().message);
+    return to_line(error_response(request.error().message));
+  }
+  return to_line(handle(*request, peer));
+}
+
+Json Handler::handle(const Request& request, const Peer& peer) {
+  struct Row {
+    Command command;
+    Method method;
+  };
+  static constexpr Row kRows[] = {
+      {Command::status, &Handler::status}, {Command::start, &Handler::start},
+      {Command::stop, &Handler::stop},     {Command::restart, &Handler::restart},
+      {Command::reload, &Handler::reload}, {Command::version, &Handler::version},
+  };
+  spdlog::debug("control: uid {} (pid {}): {}", peer.uid, peer.pid, command_name(request.command));
+  for (const auto& row : kRows)
+    if (row.command == request.command) return (this->*row.method)(request, peer);
+  return error_response("unknown command");
+}
+
+Result<std::vector<supervisor::ProgramRunner*>> Handler::select(const Request& request) {
+  std::vector<supervisor::ProgramRunner*> selected;
+  std::vector<std::string> unknown;
+  for (const auto& name : request.names) {
+    if (name == kAllPrograms) continue;
+    if (auto* runner = manager_.find(name))
+      selected.push_back(runner);
+    else
+      unknown.push_back(name);
+  }
+  if (!unknown.empty()) {
+    // Named back to the client, but not a 64 KiB name, nor thousands of them.
+    constexpr std::size_t kShownNames = 10, kShownBytes = 64;
+    std::string list;
+    for (std::size_t i = 0; i < unknown.size() && i < kShownNames; ++i) {
+      const auto& name = unknown[i];
+      list += (list.empty() ? "\"" : ", \"") +
+              (name.size() <= kShownBytes ? name : name.substr(0, kShownBytes) + "…") + "\"";
+    }
+    if (unknown.size() > kShownNames)
+      list += " and " + std::to_string(unknown.size() - kShownNames) + " more";
+    return Error{0, (unknown.size() == 1 ? "unknown program " : "unknown programs ") + list +
+                        "; nothing done"};
+  }
+  if (request.all()) {
+    selected.clear();
+    for (const auto& runner : manager_.runners()) selected.push_back(runner.get());
+  }
+  return selected;
+}
+
+Json Handler::status(const Request& request, const Peer&) {
+  if (request.names.empty()) return status_response(manager_.status());
+  auto selected = select(request);
+  if (!selected) return error_response(selected.error().message);
+  std::vector<supervisor::ProgramStatus> statuses;
+  statuses.reserve(selected->size());
+  for (auto* runner : *selected) statuses.push_back(runner->status());
+  return status_response(statuses);
+}
+
+Json Handler::act(
+    const Request& request, const Peer& peer,
+    const std::function<void(supervisor::ProgramRunner&, const std::string& cause)>& action) {
+  auto selected = select(request);
+  if (!selected) return error_response(selected.error().message);
+  std::string cause = cause_of(request, peer);
+  for (auto* runner : *selected) action(*runner, cause);
+  std::vector<ActionResult> results;
+  results.reserve(selected->size());
+  for (auto* runner : *selected) {
+    const auto& program = runner->program();
+    ActionResult result;
+    result.name = program.name;
+    result.state = runner->state();
+    if (supervisor::has_process(result.state)) result.pid = runner->status().pid;
+    result.settle_seconds = static_cast<double>(program.start_settle.count()) / 1000.0;
+    result.stop_timeout_seconds = static_cast<double>(program.stop.timeout.count()) / 1000.0;
+    results.push_back(std::move(result));
+  }
+  return action_response(results);
+}
+
+Json Handler::start(const Request& request, const Peer& peer) {
+  if (manager_.shutting_down()) return error_response(shutting_down_error(request));
+  return act(request, peer, [](supervisor::ProgramRunner& runner, const std::string& cause) {
+    // A stop in progress cannot be interrupted: the start follows once it is down.
+    if (runner.state() == supervisor::State::stopping)
+      runner.restart(cause);
+    else
+      runner.start(cause);
+  });
+}
+
+Json Handler::stop(const Request& request, const Peer& peer) {
+  return act(request, peer, [](supervisor::ProgramRunner& runner, const std::string& cause) {
+    runner.stop(cause);
+  });
+}
+
+Json Handler::restart(const Request& request, const Peer& peer) {
+  if (manager_.shutting_down()) return error_response(shutting_down_error(request));
+  return act(request, peer, [](supervisor::ProgramRunner& runner, const std::string& cause) {
+    runner.restart(cause);
+  });
+}
+
+Json Handler::reload(const Request&, const Peer& peer) {
+  spdlog::info("control: reload requested by uid {} (pid {})", peer.uid, peer.pid);
+  return reload_();
+}
+
+Json Handler::version(const Request&, const Peer&) {
+  return version_response(CLIMITS_VERSION);
+}
+
+}  // namespace climits::control

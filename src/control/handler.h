@@ -1,0 +1,46 @@
+#pragma once
+// What each control command does to the manager: the one place where requests meet the
+// supervisor. Commands are rows of a table; each takes a validated request and returns the
+// response object. Everything runs on the loop, between two events, so the manager is never
+// seen half-way through a change.
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "control/access.h"
+#include "control/protocol.h"
+#include "supervisor/manager.h"
+
+namespace climits::control {
+
+class Handler {
+ public:
+  // `reload` re-reads the configuration file and returns the response (the daemon's reload,
+  // through reload_response()).
+  Handler(supervisor::Manager& manager, std::function<Json()> reload);
+
+  // A request line → the response line; the Server's Respond.
+  std::string respond(std::string_view line, const Peer& peer);
+  Json handle(const Request& request, const Peer& peer);
+
+ private:
+  Json status(const Request& request, const Peer& peer);
+  Json start(const Request& request, const Peer& peer);
+  Json stop(const Request& request, const Peer& peer);
+  Json restart(const Request& request, const Peer& peer);
+  Json reload(const Request& request, const Peer& peer);
+  Json version(const Request& request, const Peer& peer);
+
+  // The programs a request names, in its order ("all": every program, in file order). Any
+  // unknown name makes the whole request an error that names them all.
+  Result<std::vector<supervisor::ProgramRunner*>> select(const Request& request);
+  // Runs `action` on every selected program, then reports their states.
+  Json act(const Request& request, const Peer& peer,
+           const std::function<void(supervisor::ProgramRunner&, const std::string& cause)>& action);
+
+  supervisor::Manager& manager_;
+  std::function<Json()> reload_;
+};
+
+}  // namespace climits::control

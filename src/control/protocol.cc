@@ -1,0 +1,257 @@
+#include "control/protocol.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+
+#include "config/units.h"
+#include "util/text.h"
+
+namespace climits::control {
+
+namespace {
+
+// What each command takes besides its name: the whole grammar of a request.
+enum class Names { optional, required, none };
+
+struct CommandRow {
+  Command command;
+  const char* name;
+  Names names;
+};
+
+constexpr CommandRow kCommands[] = {
+    {Command::status, "status", Names::optional}, {Command::start, "start", Names::required},
+    {Command::stop, "stop", Names::required},     {Command::restart, "restart", Names::required},
+    {Command::reload, "reload", Names::none},     {Command::version, "version", Names::none},
+};
+
+const CommandRow& row_of(Command command) {
+  for (const auto& row : kCommands)
+    if (row.command == command) return row;
+  return kCommands[0];
+}
+
+const CommandRow* find_command(const std::string& name) {
+  for (const auto& row : kCommands)
+    if (name == row.name) return &row;
+  return nullptr;
+}
+
+// A client's text quoted in an error message, cut short so that a 64 KiB name does not come
+// back as a 64 KiB error.
+std::string quoted(const std::string& text) {
+  constexpr std::size_t kShown = 80;
+  if (text.size() <= kShown) return "\"" + text + "\"";
+  return "\"" + text.substr(0, kShown) + "…\"";
+}
+
+Error request_error(std::string message) {
+  return Error{0, std::move(message)};
+}
+
+}  // namespace
+
+const char* command_name(Command command) {
+  return row_of(command).name;
+}
+
+bool Request::all() const {
+  return names.empty() || std::find(names.begin(), names.end(), kAllPrograms) != names.end();
+}
+
+Result<Request> parse_request(std::string_view line) {
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  if (line.size() > kMaxRequestBytes)
+    return request_error("request longer than " + std::to_string(kMaxRequestBytes) + " bytes");
+  if (trim(line).empty())
+    return request_error(
+        "empty request (send one JSON object per line, e.g. {\"cmd\": \"status\"})");
+  Json value;
+  try {
+    value = Json::parse(line.begin(), line.end());
+  } catch (const Json::parse_error& e) {
+    // "[json.exception.parse_error.101] parse error at line 1, column 2: …": keep the part
+    // after the library's tag.
+    std::string what = e.what();
+    if (auto end = what.find("] "); what.starts_with("[json.") && end != std::string::npos)
+      what.erase(0, end + 2);
+    return request_error("malformed JSON: " + what);
+  }
+  if (!value.is_object())
+    return request_error("a request is a JSON object, e.g. {\"cmd\": \"status\"}");
+  for (const auto& item : value.items()) {
+    if (item.key() != "cmd" && item.key() != "names")
+      return request_error("unknown key " + quoted(item.key()) +
+                           " in the request (a request has \"cmd\" and \"names\")");
+  }
+  auto cmd = value.find("cmd");
+  if (cmd == value.end())
+    return request_error("the request has no \"cmd\" (e.g. {\"cmd\": \"status\"})");
+  if (!cmd->is_string())
+    return request_error(
+        "\"cmd\" must be a string: status, start, stop, restart, reload or "
+        "version");
+  const CommandRow* row = find_command(cmd->get<std::string>());
+  if (row == nullptr)
+    return request_error("unknown command " + quoted(cmd->get<std::string>()) +
+                         " (use status, start, stop, restart, reload or version)");
+
+  Request request;
+  request.command = row->command;
+  if (auto names = value.find("names"); names != value.end() && !names->is_null()) {
+    if (!names->is_array())
+      return request_error(
+          "\"names\" must be a list of program names, e.g. [\"web\"] or [\"all\"]");
+    for (const auto& name : *names) {
+      if (!name.is_string())
+        return request_error(
+            "\"names\" must be a list of program names (strings), e.g. "
+            "[\"web\"] or [\"all\"]");
+      const auto& text = name.get_ref<const std::string&>();
+      if (std::find(request.names.begin(), request.names.end(), text) == request.names.end())
+        request.names.push_back(text);
+    }
+  }
+  if (row->names == Names::none && !request.names.empty())
+    return request_error(std::string(row->name) + " takes no program names");
+  if (row->names == Names::required && request.names.empty())
+    return request_error(std::string(row->name) +
+                         " needs program names, or \"all\" (e.g. {\"cmd\": \"" + row->name +
+                         "\", \"names\": [\"web\"]})");
+  return request;
+}
+
+Json make_request(Command command, const std::vector<std::string>& names) {
+  Json request = {{"cmd", command_name(command)}};
+  if (!names.empty()) request["names"] = names;
+  return request;
+}
+
+Json ok_response() {
+  return Json{{"ok", true}};
+}
+
+Json error_response(const std::string& message) {
+  return Json{{"ok", false}, {"error", message}};
+}
+
+Json reload_response(bool ok, const std::string& summary, const std::vector<std::string>& errors) {
+  if (ok) return Json{{"ok", true}, {"summary", summary}};
+  return Json{{"ok", false}, {"error", summary}, {"errors", errors}};
+}
+
+Json version_response(const std::string& version) {
+  return Json{{"ok", true}, {"version", version}, {"protocol", kProtocolVersion}};
+}
+
+Json status_json(const supervisor::ProgramStatus& status) {
+  Json program;
+  program["name"] = status.name;
+  program["state"] = supervisor::state_name(status.state);
+  program["pid"] = status.pid ? Json(*status.pid) : Json(nullptr);
+  // Milliseconds are as precise as the loop's clock.
+  program["uptime_seconds"] = std::round(status.uptime_seconds * 1000.0) / 1000.0;
+  program["memory_bytes"] = status.memory_bytes;
+  // null only where the kernel keeps no peak (cgroup v2 before Linux 5.19).
+  program["memory_peak_bytes"] =
+      status.memory_peak_bytes ? Json(*status.memory_peak_bytes) : Json(nullptr);
+  program["memory_max_bytes"] =
+      status.memory_max_bytes ? Json(*status.memory_max_bytes) : Json(nullptr);
+  program["restarts"] = status.restarts;
+  program["oom_kills"] = status.oom_kills;
+  if (status.last_exit) {
+    const auto& exit = *status.last_exit;
+    using supervisor::ExitKind;
+    bool by_signal = exit.kind == ExitKind::signal || exit.kind == ExitKind::oom_killed;
+    program["last_exit"] = Json{
+        {"kind", supervisor::exit_kind_name(exit.kind)},
+        {"code", by_signal ? Json(nullptr) : Json(exit.code)},
+        {"signal", by_signal ? Json(config::signal_name(exit.signal)) : Json(nullptr)},
+        {"at", iso8601_utc(exit.at)},
+        {"description", exit.describe()},
+    };
+  } else {
+    program["last_exit"] = nullptr;
+  }
+  program["cgroup"] = status.cgroup;
+  return program;
+}
+
+Json status_response(const std::vector<supervisor::ProgramStatus>& programs) {
+  Json list = Json::array();
+  for (const auto& status : programs) list.push_back(status_json(status));
+  return Json{{"ok", true}, {"programs", std::move(list)}};
+}
+
+Json action_response(const std::vector<ActionResult>& programs) {
+  Json list = Json::array();
+  for (const auto& program : programs) {
+    list.push_back(Json{
+        {"name", program.name},
+        {"state", supervisor::state_name(program.state)},
+        {"pid", program.pid ? Json(*program.pid) : Json(nullptr)},
+        {"settle_seconds", program.settle_seconds},
+        {"stop_timeout_seconds", program.stop_timeout_seconds},
+    });
+  }
+  return Json{{"ok", true}, {"programs", std::move(list)}};
+}
+
+std::string to_line(const Json& value) {
+  return value.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+Result<Json> parse_response(std::string_view line) {
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  Json value = Json::parse(line.begin(), line.end(), nullptr, /*allow_exceptions=*/false);
+  if (value.is_discarded() || !value.is_object())
+    return Error{0, "the manager sent something that is not a JSON object"};
+  auto ok = value.find("ok");
+  if (ok == value.end() || !ok->is_boolean())
+    return Error{0, "the manager's response has no boolean \"ok\""};
+  if (!ok->get<bool>()) {
+    auto error = value.find("error");
+    if (error == value.end() || !error->is_string())
+      return Error{0, "the manager refused the request without saying why"};
+  }
+  return value;
+}
+
+std::string iso8601_utc(std::chrono::system_clock::time_point at) {
+  using namespace std::chrono;
+  auto ms = duration_cast<milliseconds>(at.time_since_epoch()).count();
+  auto seconds = static_cast<std::time_t>(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+  int millis = static_cast<int>(ms - static_cast<long long>(seconds) * 1000);
+  std::tm utc{};
+  ::gmtime_r(&seconds, &utc);
+  char buffer[96];  // room for any int, to keep -Wformat-truncation quiet
+  std::snprintf(buffer, sizeof buffer, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", utc.tm_year + 1900,
+                utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, millis);
+  return buffer;
+}
+
+std::optional<std::chrono::system_clock::time_point> parse_iso8601_utc(std::string_view text) {
+  // Exactly what iso8601_utc writes, the fraction optional.
+  std::string copy(text);
+  std::tm utc{};
+  int millis = 0, consumed = 0;
+  if (std::sscanf(copy.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &utc.tm_year, &utc.tm_mon,
+                  &utc.tm_mday, &utc.tm_hour, &utc.tm_min, &utc.tm_sec, &consumed) != 6 ||
+      consumed != 19)
+    return std::nullopt;
+  std::string_view rest = text.substr(19);
+  if (rest.starts_with(".")) {
+    if (rest.size() < 5 || !parse_u64(rest.substr(1, 3))) return std::nullopt;
+    millis = static_cast<int>(*parse_u64(rest.substr(1, 3)));
+    rest.remove_prefix(4);
+  }
+  if (rest != "Z") return std::nullopt;
+  utc.tm_year -= 1900;
+  utc.tm_mon -= 1;
+  std::time_t seconds = ::timegm(&utc);
+  return std::chrono::system_clock::from_time_t(seconds) + std::chrono::milliseconds(millis);
+}
+
+}  // namespace climits::control

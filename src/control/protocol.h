@@ -1,0 +1,82 @@
+#pragma once
+// The control protocol's codec (docs/control-protocol.md): one JSON object per line each way.
+// Requests are parsed and validated here, and status, actions and errors are turned into
+// response objects here; nowhere else knows the field names. Pure: no sockets, no libuv.
+#include <chrono>
+#include <cstddef>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "supervisor/status.h"
+#include "util/result.h"
+
+namespace climits::control {
+
+// Keys keep the order they were written in, so that `name` comes first for a human reader.
+using Json = nlohmann::ordered_json;
+
+inline constexpr int kProtocolVersion = 1;
+// The longest request line, without its '\n'. A longer one is refused and the connection
+// closed: nothing legitimate comes near it.
+inline constexpr std::size_t kMaxRequestBytes = 64 * 1024;
+
+enum class Command { status, start, stop, restart, reload, version };
+
+// "all" in `names` stands for every program.
+inline constexpr const char* kAllPrograms = "all";
+
+struct Request {
+  Command command = Command::status;
+  std::vector<std::string> names;  // as sent, duplicates dropped; empty for "every program"
+                                   // (status) and for commands that take none
+  bool all() const;                // no names, or "all" among them
+};
+
+const char* command_name(Command command);
+
+// One request line (a trailing '\r' is allowed) → the request, or the message for an error
+// response: malformed JSON, not an object, unknown keys or commands, wrong types, names where
+// none are taken or none where some are needed.
+Result<Request> parse_request(std::string_view line);
+
+// The request a client sends.
+Json make_request(Command command, const std::vector<std::string>& names = {});
+
+// Responses.
+Json ok_response();                               // {"ok": true}
+Json error_response(const std::string& message);  // {"ok": false, "error": message}
+// {"ok": true, "summary": …} or {"ok": false, "error": summary, "errors": [...]}.
+Json reload_response(bool ok, const std::string& summary, const std::vector<std::string>& errors);
+Json version_response(const std::string& version);  // {"ok": true, "version": …, "protocol": 1}
+
+// One program in a `status` response, with the field names and types of SPEC §2.
+Json status_json(const supervisor::ProgramStatus& status);
+Json status_response(const std::vector<supervisor::ProgramStatus>& programs);
+
+// One program in a start/stop/restart response: its state right after the request, and the
+// times a client needs to know how long to wait for the state it asked for.
+struct ActionResult {
+  std::string name;
+  supervisor::State state = supervisor::State::stopped;
+  std::optional<int> pid;
+  double settle_seconds = 0;
+  double stop_timeout_seconds = 0;
+};
+Json action_response(const std::vector<ActionResult>& programs);
+
+// A response object as one line: compact, invalid UTF-8 replaced (an error may quote bytes a
+// client sent), no '\n'.
+std::string to_line(const Json& value);
+
+// Client side: a response line → its object, which has at least a boolean "ok" (and "error"
+// when it is false). Anything else is an error naming what was wrong.
+Result<Json> parse_response(std::string_view line);
+
+// "2024-05-01T12:34:56.789Z" and back.
+std::string iso8601_utc(std::chrono::system_clock::time_point at);
+std::optional<std::chrono::system_clock::time_point> parse_iso8601_utc(std::string_view text);
+
+}  // namespace climits::control

@@ -1,0 +1,301 @@
+#include "control/server.h"
+
+#include <spdlog/spdlog.h>
+
+#include <exception>
+
+#include "control/protocol.h"
+
+namespace climits::control {
+
+namespace {
+constexpr std::size_t kReadBufferBytes = 64 * 1024;
+}  // namespace
+
+struct Server::Connection {
+  explicit Connection(Server* owner) : server(owner) {}
+
+  uv_stream_t* stream() { return reinterpret_cast<uv_stream_t*>(&pipe); }
+
+  Server* server;  // null once the server is gone (only close callbacks remain)
+  uv_pipe_t pipe{};
+  uv_timer_t timer{};
+  int open_handles = 2;  // freed when both handles' close callbacks ran
+  Peer peer;
+  std::string input;  // the bytes of an incomplete request line
+  int writes_in_flight = 0;
+  bool close_after_write = false;
+  bool closing = false;
+};
+
+namespace {
+
+// A response on its way out: the bytes live until the write callback.
+struct Write {
+  uv_write_t request{};
+  std::string bytes;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Server>> Server::start(uv_loop_t* loop, Listener listener, AccessRule rule,
+                                              Respond respond) {
+  std::unique_ptr<Server> server(
+      new Server(loop, std::move(listener), std::move(rule), std::move(respond)));
+  int fd = server->listener_.release_fd();
+  server->socket_ = new uv_pipe_t;
+  uv_pipe_init(loop, server->socket_, 0);
+  server->socket_->data = server.get();
+  if (int error = uv_pipe_open(server->socket_, fd); error != 0) {
+    ::close(fd);
+    return Error{-error, "taking the control socket " + server->path() +
+                             " onto the loop: " + uv_strerror(error)};
+  }
+  int listening = uv_listen(reinterpret_cast<uv_stream_t*>(server->socket_), SOMAXCONN,
+                            [](uv_stream_t* socket, int status) noexcept {
+                              if (socket->data != nullptr)
+                                static_cast<Server*>(socket->data)->on_connection(status);
+                            });
+  if (listening != 0)
+    return Error{-listening, "listening on the control socket " + server->path() + ": " +
+                                 uv_strerror(listening)};
+  return server;
+}
+
+Server::Server(uv_loop_t* loop, Listener listener, AccessRule rule, Respond respond)
+    : loop_(loop),
+      listener_(std::move(listener)),
+      rule_(std::move(rule)),
+      respond_(std::move(respond)),
+      read_buffer_(new char[kReadBufferBytes]) {}
+
+Server::~Server() {
+  auto open = connections_;
+  for (Connection* connection : open) {
+    close(*connection);
+    connection->server = nullptr;  // pending writes are cancelled after this
+  }
+  if (socket_ != nullptr) {
+    socket_->data = nullptr;
+    uv_close(reinterpret_cast<uv_handle_t*>(socket_),
+             [](uv_handle_t* h) noexcept { delete reinterpret_cast<uv_pipe_t*>(h); });
+  }
+  // listener_ removes the socket file as it goes.
+}
+
+void Server::on_connection(int status) {
+  if (status < 0) {
+    spdlog::warn("control: accepting a connection: {}", uv_strerror(status));
+    return;
+  }
+  auto* connection = new Connection(this);
+  uv_pipe_init(loop_, &connection->pipe, 0);
+  uv_timer_init(loop_, &connection->timer);
+  connection->pipe.data = connection;
+  connection->timer.data = connection;
+  connections_.insert(connection);
+  if (int error = uv_accept(reinterpret_cast<uv_stream_t*>(socket_), connection->stream());
+      error != 0) {
+    spdlog::warn("control: accepting a connection: {}", uv_strerror(error));
+    close(*connection);
+    return;
+  }
+  uv_os_fd_t fd = -1;
+  uv_fileno(reinterpret_cast<uv_handle_t*>(&connection->pipe), &fd);
+  auto peer = peer_of(fd);
+  if (!peer) {
+    spdlog::warn("control: refusing a connection: {}", peer.error().message);
+    refuse(*connection, "cannot identify the caller: " + peer.error().message);
+    return;
+  }
+  connection->peer = *peer;
+  if (auto why = refusal(rule_, connection->peer)) {
+    spdlog::warn("control: refused a connection from uid {} gid {} (pid {}): {}", peer->uid,
+                 peer->gid, peer->pid, *why);
+    refuse(*connection, *why);
+    return;
+  }
+  if (connections_.size() > kMaxConnections) {
+    spdlog::warn("control: refused a connection from uid {} (pid {}): already {} connections",
+                 peer->uid, peer->pid, kMaxConnections);
+    refuse(*connection, "too many control connections (" + std::to_string(kMaxConnections) +
+                            "); try again later");
+    return;
+  }
+  spdlog::debug("control: connection from uid {} (pid {})", peer->uid, peer->pid);
+  uv_read_start(
+      connection->stream(),
+      [](uv_handle_t* handle, std::size_t, uv_buf_t* buffer) noexcept {
+        auto* self = static_cast<Connection*>(handle->data);
+        *buffer = uv_buf_init(self->server->read_buffer_.get(), kReadBufferBytes);
+      },
+      [](uv_stream_t* stream, ssize_t nread, const uv_buf_t* buffer) noexcept {
+        auto* self = static_cast<Connection*>(stream->data);
+        if (self->server != nullptr) self->server->on_read(*self, nread, buffer);
+      });
+}
+
+void Server::on_read(Connection& connection, ssize_t nread, const uv_buf_t* buffer) {
+  if (connection.closing || nread == 0) return;
+  if (nread < 0) {
+    // The client is done sending (or gone). A last request without its '\n' still counts,
+    // so that `printf '{"cmd":"status"}' | nc -U SOCKET` works; answers already queued are
+    // still delivered.
+    uv_read_stop(connection.stream());
+    if (nread == UV_EOF && !connection.input.empty() &&
+        connection.input.size() <= kMaxRequestBytes + 1) {
+      std::string last = std::move(connection.input);
+      connection.input.clear();
+      serve(connection, last);
+    }
+    connection.input.clear();
+    if (connection.closing) return;
+    if (connection.writes_in_flight == 0)
+      close(connection);
+    else
+      connection.close_after_write = true;
+    return;
+  }
+
+  std::size_t scanned = connection.input.size();
+  connection.input.append(buffer->base, static_cast<std::size_t>(nread));
+  std::size_t begin = 0;
+  for (;;) {
+    std::size_t newline = connection.input.find('\n', scanned);
+    if (newline == std::string::npos) break;
+    std::string_view line(connection.input.data() + begin, newline - begin);
+    begin = scanned = newline + 1;
+    if (line.ends_with('\r')) line.remove_suffix(1);
+    if (line.size() > kMaxRequestBytes) {
+      refuse(connection, "request longer than " + std::to_string(kMaxRequestBytes) +
+                             " bytes; closing the connection");
+      return;
+    }
+    serve(connection, line);
+    if (connection.closing || connection.close_after_write) return;
+  }
+  connection.input.erase(0, begin);
+  // One byte more than a request may be: the '\r' of a "\r\n".
+  if (connection.input.size() > kMaxRequestBytes + 1) {
+    refuse(connection, "request longer than " + std::to_string(kMaxRequestBytes) +
+                           " bytes; closing the connection");
+    return;
+  }
+  if (connection.input.empty() && connection.input.capacity() > 4096)
+    connection.input.shrink_to_fit();
+  rearm(connection);
+}
+
+void Server::serve(Connection& connection, std::string_view line) {
+  std::string response;
+  try {
+    response = respond_(line, connection.peer);
+  } catch (const std::exception& e) {
+    // Library code does not throw; should a bug let something through, the client gets an
+    // error and the manager keeps running.
+    spdlog::error("control: answering a request: {}", e.what());
+    response = to_line(error_response(std::string("internal error: ") + e.what()));
+  }
+  response += '\n';
+  send(connection, std::move(response));
+}
+
+void Server::send(Connection& connection, std::string line) {
+  if (connection.closing) return;
+  std::size_t queued = uv_stream_get_write_queue_size(connection.stream());
+  if (queued > 0 && queued + line.size() > kMaxPendingBytes) {
+    spdlog::warn(
+        "control: dropping a client (uid {}, pid {}) that does not read its "
+        "responses ({} bytes unsent)",
+        connection.peer.uid, connection.peer.pid, queued);
+    close(connection);
+    return;
+  }
+  auto* write = new Write;
+  write->bytes = std::move(line);
+  write->request.data = write;
+  uv_buf_t buffer = uv_buf_init(write->bytes.data(), static_cast<unsigned>(write->bytes.size()));
+  int error = uv_write(&write->request, connection.stream(), &buffer, 1,
+                       [](uv_write_t* request, int status) noexcept {
+                         auto* done = static_cast<Write*>(request->data);
+                         auto* self = static_cast<Connection*>(request->handle->data);
+                         delete done;
+                         --self->writes_in_flight;
+                         if (self->server != nullptr) self->server->on_written(*self, status);
+                       });
+  if (error != 0) {
+    delete write;
+    spdlog::debug("control: writing to uid {} (pid {}): {}", connection.peer.uid,
+                  connection.peer.pid, uv_strerror(error));
+    close(connection);
+    return;
+  }
+  ++connection.writes_in_flight;
+  rearm(connection);
+}
+
+void Server::on_written(Connection& connection, int status) {
+  if (connection.closing) return;
+  if (status < 0) {
+    spdlog::debug("control: writing to uid {} (pid {}): {}", connection.peer.uid,
+                  connection.peer.pid, uv_strerror(status));
+    close(connection);
+    return;
+  }
+  if (connection.close_after_write && connection.writes_in_flight == 0) {
+    close(connection);
+    return;
+  }
+  rearm(connection);
+}
+
+// One error line, then the connection is closed once it is written; nothing more is read.
+void Server::refuse(Connection& connection, const std::string& message) {
+  uv_read_stop(connection.stream());
+  connection.input.clear();
+  send(connection, to_line(error_response(message)) + "\n");
+  if (connection.closing) return;
+  if (connection.writes_in_flight == 0)
+    close(connection);
+  else
+    connection.close_after_write = true;
+}
+
+// The stall timer runs only while the connection holds an incomplete request or unsent
+// output; each bit of progress starts it again. An idle connection costs no wake-up.
+void Server::rearm(Connection& connection) {
+  if (connection.closing) return;
+  if (connection.input.empty() && connection.writes_in_flight == 0) {
+    uv_timer_stop(&connection.timer);
+    return;
+  }
+  uv_timer_start(
+      &connection.timer,
+      [](uv_timer_t* timer) noexcept {
+        auto* self = static_cast<Connection*>(timer->data);
+        if (self->server != nullptr) self->server->on_stalled(*self);
+      },
+      static_cast<std::uint64_t>(kStallTimeout.count()), 0);
+}
+
+void Server::on_stalled(Connection& connection) {
+  spdlog::warn("control: dropping a client (uid {}, pid {}): no progress for {}s with {}",
+               connection.peer.uid, connection.peer.pid, kStallTimeout.count() / 1000,
+               connection.writes_in_flight > 0 ? "responses it does not read"
+                                               : "an incomplete request line");
+  close(connection);
+}
+
+void Server::close(Connection& connection) {
+  if (connection.closing) return;
+  connection.closing = true;
+  connections_.erase(&connection);
+  auto free_handle = [](uv_handle_t* handle) noexcept {
+    auto* self = static_cast<Connection*>(handle->data);
+    if (--self->open_handles == 0) delete self;
+  };
+  uv_close(reinterpret_cast<uv_handle_t*>(&connection.pipe), free_handle);
+  uv_close(reinterpret_cast<uv_handle_t*>(&connection.timer), free_handle);
+}
+
+}  // namespace climits::control

@@ -1,0 +1,339 @@
+"""Shared harness for the control socket's end-to-end tests.
+
+Every test file is run as
+    /usr/bin/python3 tests/control/<file>.py PATH/TO/climits-manager PATH/TO/climits-ctl
+and uses only the standard library. Each test gets:
+
+- a fresh temporary directory (mode 0755, so that an unprivileged client can reach the socket
+  in it) with its own YAML config, control socket and log_dir;
+- a private cgroup root under the test process's own memory cgroup
+  (/sys/fs/cgroup/memory<own path>/climits-ctl-<pid>-<n>, and the same place under pids),
+  emptied and removed at teardown even when the test fails;
+- managers started in the foreground whose log (stderr) is collected, and helpers to run
+  climits-ctl (optionally as another user through setpriv) and to speak the protocol raw.
+
+The tests need root (cgroups, other users); they pass with a notice when not run as root.
+"""
+
+import errno
+import itertools
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+MANAGER = None  # argv[1]
+CTL = None  # argv[2]
+
+MEMORY_MOUNT = "/sys/fs/cgroup/memory"
+PIDS_MOUNT = "/sys/fs/cgroup/pids"
+
+_counter = itertools.count(1)
+
+
+def own_cgroup(controller):
+    """This process's path in the v1 hierarchy that holds `controller`."""
+    with open("/proc/self/cgroup") as f:
+        for line in f:
+            parts = line.rstrip("\n").split(":", 2)
+            if len(parts) == 3 and controller in parts[1].split(","):
+                return parts[2]
+    raise RuntimeError("no %s line in /proc/self/cgroup" % controller)
+
+
+def read_pids(procs_file):
+    try:
+        with open(procs_file) as f:
+            return [int(x) for x in f.read().split()]
+    except FileNotFoundError:
+        return []
+
+
+def _remove_tree(path):
+    """SIGKILL everything in a cgroup directory and its children, and remove them all."""
+    if not os.path.isdir(path):
+        return
+    for entry in os.scandir(path):
+        if entry.is_dir(follow_symlinks=False):
+            _remove_tree(entry.path)
+    deadline = time.monotonic() + 10
+    while True:
+        for pid in read_pids(os.path.join(path, "cgroup.procs")):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        try:
+            os.rmdir(path)
+            return
+        except FileNotFoundError:
+            return
+        except OSError as e:
+            if e.errno != errno.EBUSY or time.monotonic() > deadline:
+                sys.stderr.write("teardown: cannot remove %s: %s\n" % (path, e))
+                return
+        time.sleep(0.02)
+
+
+class Cgroups:
+    """A private cgroup root for one test (memory, and the same place under pids)."""
+
+    def __init__(self):
+        relative = own_cgroup("memory").rstrip("/")
+        name = "climits-ctl-%d-%d" % (os.getpid(), next(_counter))
+        self.memory = "%s%s/%s" % (MEMORY_MOUNT, relative, name)
+        self.pids = "%s%s/%s" % (PIDS_MOUNT, relative, name) if os.path.isdir(PIDS_MOUNT) else None
+
+    def program(self, name):
+        return "%s/program-%s" % (self.memory, name)
+
+    def cleanup(self):
+        for root in (self.memory, self.pids):
+            if root:
+                _remove_tree(root)
+
+
+def pid_alive(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+        return state not in "ZX"
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
+
+
+class Daemon:
+    """One run of climits-manager on a config file; the log is its stderr."""
+
+    def __init__(self, workdir, config_path, tag):
+        self.workdir = workdir
+        self.config_path = config_path
+        self.log_path = os.path.join(workdir, tag + ".log")
+        self.proc = None
+
+    def start(self):
+        with open(self.log_path, "wb") as log:
+            self.proc = subprocess.Popen([MANAGER, "-c", self.config_path],
+                                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                         stderr=log, cwd=self.workdir, start_new_session=True)
+        return self
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def log(self):
+        with open(self.log_path, errors="replace") as f:
+            return f.read()
+
+    def tail(self, n=30):
+        return "\n".join(self.log().splitlines()[-n:])
+
+    def wait_for(self, pattern, timeout=20.0, allow_exit=False):
+        """Wait until a log line matches the regex; return the match."""
+        rx = re.compile(pattern, re.M)
+        deadline = time.monotonic() + timeout
+        while True:
+            m = rx.search(self.log())
+            if m:
+                return m
+            if not allow_exit and not self.running():
+                m = rx.search(self.log())
+                if m:
+                    return m
+                raise AssertionError("the manager exited (%s) while waiting for %r:\n%s"
+                                     % (self.proc.returncode, pattern, self.tail()))
+            if time.monotonic() > deadline:
+                raise AssertionError("timed out waiting for %r:\n%s" % (pattern, self.tail()))
+            time.sleep(0.02)
+
+    def wait_exit(self, timeout=30.0):
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError("the manager did not exit within %.0fs:\n%s"
+                                 % (timeout, self.tail()))
+
+    def stop(self, timeout=30.0):
+        self.proc.send_signal(signal.SIGTERM)
+        return self.wait_exit(timeout)
+
+    def kill(self):
+        if self.running():
+            self.proc.kill()
+            self.proc.wait()
+
+
+def wait_until(predicate, timeout, what, interval=0.02):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out after %.0fs waiting for %s" % (timeout, what))
+        time.sleep(interval)
+
+
+class Connection:
+    """A raw protocol connection: bytes out, lines in."""
+
+    def __init__(self, path, timeout=10.0):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(timeout)
+        self.sock.connect(path)
+        self.buffer = b""
+
+    def send(self, data):
+        self.sock.sendall(data)
+
+    def read_line(self):
+        """The next line (without '\\n'), or None at end of stream."""
+        while b"\n" not in self.buffer:
+            try:
+                chunk = self.sock.recv(65536)
+            except ConnectionResetError:
+                chunk = b""
+            if not chunk:
+                return None
+            self.buffer += chunk
+        line, self.buffer = self.buffer.split(b"\n", 1)
+        return line
+
+    def request(self, obj_or_bytes):
+        data = obj_or_bytes if isinstance(obj_or_bytes, bytes) else \
+            json.dumps(obj_or_bytes).encode()
+        self.send(data + b"\n")
+        line = self.read_line()
+        if line is None:
+            raise AssertionError("connection closed without an answer to %r" % data[:100])
+        return json.loads(line)
+
+    def at_eof(self, timeout=5.0):
+        """Whether the server closed the connection (after any lines already read)."""
+        self.sock.settimeout(timeout)
+        try:
+            while True:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    return True
+                self.buffer += chunk
+        except ConnectionResetError:
+            return True
+        except socket.timeout:
+            return False
+
+    def close(self):
+        self.sock.close()
+
+
+class ControlTest(unittest.TestCase):
+    """Base class: a temp dir, a private cgroup root, managers that are always cleaned up."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="climits-ctl-")
+        os.chmod(self.dir, 0o755)
+        self.socket = os.path.join(self.dir, "control.sock")
+        self.cgroups = Cgroups()
+        self.daemons = []
+        self.addCleanup(self._cleanup)
+
+    def _cleanup(self):
+        for d in self.daemons:
+            d.kill()
+        self.cgroups.cleanup()
+        if os.environ.get("CLIMITS_E2E_KEEP"):
+            sys.stderr.write("kept %s\n" % self.dir)
+        else:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def write_config(self, programs, name="programs.yaml", **manager):
+        """Write a config (JSON is YAML) and return its path."""
+        section = {
+            "cgroup_root": self.cgroups.memory,
+            "control_socket": self.socket,
+            "log_dir": os.path.join(self.dir, "logs"),
+            "log_level": "info",
+        }
+        section.update(manager)
+        path = os.path.join(self.dir, name)
+        with open(path, "w") as f:
+            json.dump({"version": 1, "manager": section, "programs": programs}, f, indent=1)
+        return path
+
+    def daemon(self, config_path, tag="manager", wait=True):
+        d = Daemon(self.dir, config_path, "%s-%d" % (tag, len(self.daemons)))
+        self.daemons.append(d)
+        d.start()
+        if wait:
+            d.wait_for(r"control socket: ", timeout=20)
+        return d
+
+    def ctl(self, *args, user=None, groups=None, socket_path=None, timeout=120):
+        """Run climits-ctl; as `user` (with only `groups`, a list of gids) through setpriv."""
+        argv = [CTL, "-s", socket_path or self.socket, *args]
+        if user is not None:
+            group_args = (["--groups=" + ",".join(str(g) for g in groups)] if groups
+                          else ["--clear-groups"])
+            argv = ["setpriv", "--reuid=" + user, "--regid=nogroup", *group_args, *argv]
+        return subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+
+    def assert_ctl_ok(self, result):
+        self.assertEqual(result.returncode, 0,
+                         "climits-ctl failed (%d):\n%s%s" % (result.returncode, result.stdout,
+                                                            result.stderr))
+        return result
+
+    def connect(self, timeout=10.0):
+        return Connection(self.socket, timeout)
+
+    def status(self, *names):
+        conn = self.connect()
+        try:
+            response = conn.request({"cmd": "status", "names": list(names)} if names
+                                    else {"cmd": "status"})
+        finally:
+            conn.close()
+        self.assertTrue(response["ok"], response)
+        return {p["name"]: p for p in response["programs"]}
+
+
+class _TimedResult(unittest.TextTestResult):
+    def startTest(self, test):
+        self._began = time.monotonic()
+        super().startTest(test)
+
+    def stopTest(self, test):
+        super().stopTest(test)
+        self.durations = getattr(self, "durations", [])
+        self.durations.append((test.id().split(".")[-1], time.monotonic() - self._began))
+
+
+def main():
+    global MANAGER, CTL
+    if len(sys.argv) < 3:
+        sys.stderr.write("usage: %s PATH/TO/climits-manager PATH/TO/climits-ctl [tests]\n"
+                         % sys.argv[0])
+        sys.exit(2)
+    MANAGER = os.path.abspath(sys.argv[1])
+    CTL = os.path.abspath(sys.argv[2])
+    if os.geteuid() != 0:
+        print("these tests need root (cgroups, other users); 0 passed, 0 failed (skipped)")
+        sys.exit(0)
+    rest = sys.argv[3:]
+    module = sys.modules["__main__"]
+    loader = unittest.TestLoader()
+    suite = loader.loadTestsFromNames(rest, module) if rest else loader.loadTestsFromModule(module)
+    runner = unittest.TextTestRunner(verbosity=2, resultclass=_TimedResult, stream=sys.stdout)
+    result = runner.run(suite)
+    for name, seconds in getattr(result, "durations", []):
+        print("time: %-50s %6.2fs" % (name, seconds))
+    failed = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
+    print("%d passed, %d failed" % (result.testsRun - failed - len(result.skipped), failed))
+    sys.exit(0 if failed == 0 else 1)
