@@ -10,6 +10,10 @@ packages=(
   # tests: schema validation, and the cgroup v2 VM (qemu under TCG, busybox initramfs)
   python3 python3-jsonschema python3-yaml
   qemu-system-x86 busybox-static xz-utils cpio
+  # bench/: the competitor it is measured against, and its chart
+  supervisor gnuplot-nox
+  # the Debian package (packaging/, ctest -L package / -L systemd): build, man pages, checks
+  build-essential debhelper scdoc lintian logrotate
 )
 
 missing=()

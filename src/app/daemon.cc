@@ -1,5 +1,6 @@
 #include "app/daemon.h"
 
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 #include <uv.h>
@@ -226,13 +227,16 @@ int run_daemon(const DaemonOptions& options) {
     if (!start_control(daemon, std::move(*listener), *access)) {
       exit_code = kExitEnvironmentError;
       daemon.manager->shutdown([&daemon] { uv_stop(&daemon.loop); });
+    } else {
+      daemon.manager->set_observer(
+          [&daemon](const supervisor::ProgramRunner&, supervisor::State, supervisor::State) {
+            daemon.schedule_status();
+          });
+      daemon.notifier.send("READY=1\nSTATUS=" + daemon.manager->summary());
     }
-    daemon.manager->set_observer(
-        [&daemon](const supervisor::ProgramRunner&, supervisor::State, supervisor::State) {
-          daemon.schedule_status();
-        });
-    daemon.notifier.send("READY=1\nSTATUS=" + daemon.manager->summary());
   }
+  loaded = config::LoadResult{};  // the manager keeps its own copy; `config` is not used again
+  ::malloc_trim(0);               // and give the parser's garbage back
   uv_run(&daemon.loop, UV_RUN_DEFAULT);
 
   daemon.control.reset();  // removes the socket file

@@ -586,15 +586,18 @@ std::optional<ConfigError> check_text(std::string_view text, const std::string& 
     bool valid = length != 0 && i + length <= text.size();
     for (std::size_t k = 1; valid && k < length; ++k)
       valid = (static_cast<unsigned char>(text[i + k]) & 0xc0) == 0x80;
-    char hex[8];
-    std::snprintf(hex, sizeof hex, "0x%02x", c);
+    auto hex = [c] {
+      char text[8];
+      std::snprintf(text, sizeof text, "0x%02x", c);
+      return std::string(text);
+    };
     if (!valid)
       return file_error(file_name, line, column, "(top level)",
-                        std::string("byte ") + hex + " is not UTF-8 text (save the file as UTF-8; "
+                        "byte " + hex() + " is not UTF-8 text (save the file as UTF-8; "
                         "is this the right file?)");
     if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f)
       return file_error(file_name, line, column, "(top level)",
-                        std::string("control character ") + hex + " is not allowed in YAML (is "
+                        "control character " + hex() + " is not allowed in YAML (is "
                         "this the right file?)");
     if (c == '\n') {
       ++line;

@@ -7,7 +7,7 @@
 //   limit   more than burst restarts inside interval: give up (fatal) until an operator
 //           starts the program again.
 #include <chrono>
-#include <deque>
+#include <vector>
 
 #include "config/model.h"
 #include "supervisor/exit_info.h"
@@ -44,7 +44,7 @@ class RestartTracker {
  private:
   config::RestartSettings settings_;
   int consecutive_ = 0;
-  std::deque<Millis> recent_restarts_;  // monotonic times, inside limit.interval
+  std::vector<Millis> recent_restarts_;  // monotonic times, inside limit.interval
 };
 
 }  // namespace climits::supervisor
