@@ -100,6 +100,33 @@ class LogsTest(e2e.DaemonTest):
         for older, newer in zip(first_last, first_last[1:]):
             self.assertEqual(newer[0], older[1] + 1, first_last)
 
+    def test_status_stays_fast_beside_a_flood(self):
+        ctl = os.path.join(os.path.dirname(e2e.MANAGER), "climits-ctl")
+        programs = {
+            "flood": sh("yes 'flooding as fast as it can'",
+                        stdout={"file": "auto", "max_size": "1M", "keep": 2}),
+            "quiet": sh("sleep 1000", stdout={"file": "null"}),
+        }
+        daemon = self.daemon(self.write_config(programs))
+        self.wait_running(daemon, programs)
+        socket_path = os.path.join(self.dir, "control.sock")
+        e2e.wait_until(lambda: os.path.exists(os.path.join(self.dir, "logs",
+                                                           "flood.stdout.log.1")),
+                       20, "the flood rotating")
+        times = []
+        for _ in range(20):
+            began = time.monotonic()
+            result = subprocess.run([ctl, "-s", socket_path, "status", "--json"],
+                                    capture_output=True, text=True, timeout=10)
+            times.append((time.monotonic() - began) * 1000)
+            self.assertEqual(result.returncode, 0, result.stderr)
+            self.assertIn('"quiet"', result.stdout)
+        times.sort()
+        print("status beside a flood: median %.1f ms, max %.1f ms" % (times[10], times[-1]))
+        # Each request: a process start of climits-ctl included; the bar is 100 ms.
+        self.assertLess(times[-2], 100, times)
+        self.assertEqual(daemon.stop()[0], 0)
+
     def test_full_log_filesystem(self):
         logs = os.path.join(self.dir, "logs")
         os.makedirs(logs)
