@@ -15,8 +15,6 @@ and uses only the standard library. Each test gets:
 The tests need root (cgroups, other users); they pass with a notice when not run as root.
 """
 
-import errno
-import itertools
 import json
 import os
 import re
@@ -32,72 +30,18 @@ import unittest
 MANAGER = None  # argv[1]
 CTL = None  # argv[2]
 
-MEMORY_MOUNT = "/sys/fs/cgroup/memory"
-PIDS_MOUNT = "/sys/fs/cgroup/pids"
-
-_counter = itertools.count(1)
-
-
-def own_cgroup(controller):
-    """This process's path in the v1 hierarchy that holds `controller`."""
-    with open("/proc/self/cgroup") as f:
-        for line in f:
-            parts = line.rstrip("\n").split(":", 2)
-            if len(parts) == 3 and controller in parts[1].split(","):
-                return parts[2]
-    raise RuntimeError("no %s line in /proc/self/cgroup" % controller)
+# The private-cgroup helpers are the daemon suite's (tests/daemon/e2e.py).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "daemon"))
+import e2e  # noqa: E402
+from e2e import own_cgroup, read_pids  # noqa: E402,F401
 
 
-def read_pids(procs_file):
-    try:
-        with open(procs_file) as f:
-            return [int(x) for x in f.read().split()]
-    except FileNotFoundError:
-        return []
-
-
-def _remove_tree(path):
-    """SIGKILL everything in a cgroup directory and its children, and remove them all."""
-    if not os.path.isdir(path):
-        return
-    for entry in os.scandir(path):
-        if entry.is_dir(follow_symlinks=False):
-            _remove_tree(entry.path)
-    deadline = time.monotonic() + 10
-    while True:
-        for pid in read_pids(os.path.join(path, "cgroup.procs")):
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        try:
-            os.rmdir(path)
-            return
-        except FileNotFoundError:
-            return
-        except OSError as e:
-            if e.errno != errno.EBUSY or time.monotonic() > deadline:
-                sys.stderr.write("teardown: cannot remove %s: %s\n" % (path, e))
-                return
-        time.sleep(0.02)
-
-
-class Cgroups:
-    """A private cgroup root for one test (memory, and the same place under pids)."""
+class Cgroups(e2e.Cgroups):
+    """A private cgroup root for one test, named climits-ctl-<pid>-<n>."""
 
     def __init__(self):
-        relative = own_cgroup("memory").rstrip("/")
-        name = "climits-ctl-%d-%d" % (os.getpid(), next(_counter))
-        self.memory = "%s%s/%s" % (MEMORY_MOUNT, relative, name)
-        self.pids = "%s%s/%s" % (PIDS_MOUNT, relative, name) if os.path.isdir(PIDS_MOUNT) else None
+        super().__init__(prefix="climits-ctl")
 
-    def program(self, name):
-        return "%s/program-%s" % (self.memory, name)
-
-    def cleanup(self):
-        for root in (self.memory, self.pids):
-            if root:
-                _remove_tree(root)
 
 
 def pid_alive(pid):

@@ -180,11 +180,11 @@ def _remove_tree(path):
 class Cgroups:
     """A private cgroup root for one test (memory, and the same place under pids)."""
 
-    def __init__(self):
+    def __init__(self, prefix="climits-e2e"):
         # Below our own cgroup, never beside it: nothing a test does can reach the host's or
         # another test's cgroups.
         relative = own_cgroup("memory").rstrip("/")
-        name = "climits-e2e-%d-%d" % (os.getpid(), next(_counter))
+        name = "%s-%d-%d" % (prefix, os.getpid(), next(_counter))
         self.memory = "%s%s/%s" % (MEMORY_MOUNT, relative, name)
         self.pids = "%s%s/%s" % (PIDS_MOUNT, relative, name) if os.path.isdir(PIDS_MOUNT) else None
 
