@@ -177,7 +177,9 @@ class RobustnessTest(harness.ControlTest):
         print("the dropped client could still read %d bytes" % total)
         after = rss_kib(self.manager.proc.pid)
         print("manager RSS %d KiB before, %d KiB after" % (before, after))
-        self.assertLess(after - before, 4 * 1024)
+        # ASan's quarantine keeps the freed buffers resident: the bound is for normal builds.
+        bound = 64 * 1024 if harness.e2e.manager_is_sanitized(harness.MANAGER) else 4 * 1024
+        self.assertLess(after - before, bound)
         self.assert_served()
 
     def test_fifty_concurrent_clients(self):

@@ -41,6 +41,14 @@ PIDS_MOUNT = "/sys/fs/cgroup/pids"
 _counter = itertools.count(1)
 
 
+def manager_is_sanitized(binary=None):
+    """Whether MANAGER was built with AddressSanitizer (-DCLIMITS_SANITIZE=ON). ASan reserves
+    terabytes of address space for its shadow memory and keeps freed blocks in quarantine, so
+    RLIMIT_AS caps and RSS bounds meant for the normal build do not apply to it."""
+    with open(binary or MANAGER, "rb") as f:
+        return b"__asan_init" in f.read()
+
+
 # ---------------------------------------------------------------------------------------------
 # /proc helpers
 
@@ -270,6 +278,8 @@ class Daemon:
         """Run the manager. `address_space` (bytes) caps RLIMIT_AS for it and its programs:
         a safety net for tests whose programs leak memory, should a program ever run outside
         its limited cgroup (it then fails to allocate instead of eating the host's memory)."""
+        if address_space and manager_is_sanitized():
+            address_space = None  # ASan could not map its shadow; the cgroup limit still holds
         def limit():
             if address_space:
                 resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
