@@ -37,9 +37,13 @@ bool LogFile::open() {
   if (fd_ >= 0) return true;
   std::error_code ignored;
   std::filesystem::create_directories(std::filesystem::path(path_).parent_path(), ignored);
-  fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  // O_NOFOLLOW: the manager writes as root, so a symbolic link planted where a log file goes
+  // (by anyone who can write to the log directory) must not redirect output into another file.
+  fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY,
+               0640);
   if (fd_ < 0) {
-    warn_dropped(errno, 0);
+    open_error_ = errno;
+    warn_dropped(open_error_, 0);
     return false;
   }
   struct stat info{};
@@ -77,7 +81,7 @@ void LogFile::rotate() {
 
 void LogFile::write(const char* data, std::size_t length) {
   if (fd_ < 0 && !open()) {
-    warn_dropped(ENOENT, length);
+    warn_dropped(open_error_, length);
     return;
   }
   if (size_ > 0 && size_ + length > max_size_) rotate();
@@ -107,7 +111,10 @@ void LogFile::warn_dropped(int error, std::size_t length) {
   last_warning_ = now;
   spdlog::warn("{}: cannot write its output to {}: {}; dropping it ({} bytes so far; at most "
                "one such warning a minute)",
-               program_, path_, std::strerror(error), dropped_);
+               program_, path_,
+               // ELOOP from O_NOFOLLOW reads "Too many levels of symbolic links": say what it is.
+               error == ELOOP ? "it is a symbolic link, which is refused" : std::strerror(error),
+               dropped_);
 }
 
 void drain_into(uv_pipe_t* pipe, std::shared_ptr<LogFile> file) {

@@ -40,6 +40,7 @@ class LogFile {
   std::uint64_t max_size_;
   int keep_;
   int fd_ = -1;
+  int open_error_ = 0;  // errno of the last failed open(), for the warning
   std::uint64_t size_ = 0;
   std::uint64_t dropped_ = 0;
   std::chrono::steady_clock::time_point last_warning_{};

@@ -5,6 +5,7 @@
 - rotation keeps sizes and counts bounded under a flood (.1 the newest);
 - SIGUSR1 after a rename (logrotate) makes a fresh file;
 - a full log filesystem: output dropped with one warning, the manager and a quiet program fine;
+- a symbolic link planted where a log file goes is not followed (the manager writes as root);
 - sd_notify: READY=1 after the start, RELOADING=1 then READY=1 around a reload, STOPPING=1 at
   shutdown, STATUS= lines; to a path and to an abstract socket.
 """
@@ -146,6 +147,26 @@ class LogsTest(e2e.DaemonTest):
         self.assertEqual(self.cgroups.live_procs("quiet"), pids["quiet"])
         daemon.send(signal.SIGHUP)  # the manager still answers
         daemon.wait_for(r"reload: 0 added, 0 removed, 0 restarted, 0 updated live, 2 unchanged")
+        status, _ = daemon.stop()
+        self.assertEqual(status, 0, daemon.tail())
+
+    def test_symlink_in_place_of_a_log_file_is_not_followed(self):
+        logs = os.path.join(self.dir, "logs")
+        os.makedirs(logs)
+        victim = os.path.join(self.dir, "victim")
+        with open(victim, "w") as f:
+            f.write("precious\n")
+        os.symlink(victim, os.path.join(logs, "talk.stdout.log"))
+        programs = {"talk": sh("while :; do echo chatter; sleep 0.05; done")}
+        daemon = self.daemon(self.write_config(programs))
+        self.wait_running(daemon, programs)
+        daemon.wait_for(r"talk: cannot write its output to .*talk\.stdout\.log: it is a symbolic "
+                        r"link, which is refused", timeout=20)
+        time.sleep(1.0)  # it keeps talking
+        self.assertEqual(len(daemon.find(r"talk: cannot write its output")), 1)
+        with open(victim) as f:
+            self.assertEqual(f.read(), "precious\n")
+        self.assertTrue(os.path.islink(os.path.join(logs, "talk.stdout.log")))
         status, _ = daemon.stop()
         self.assertEqual(status, 0, daemon.tail())
 
