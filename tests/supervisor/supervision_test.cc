@@ -200,8 +200,10 @@ TEST_CASE("user, umask, directory and environment are applied before exec") {
   REQUIRE(::mkdtemp(dir_template) != nullptr);
   std::string dir = dir_template;
   ::chmod(dir.c_str(), 0777);
+  // id -G: root's supplementary groups are dropped (setgroups before setgid before setuid),
+  // only nobody's own remain.
   h.start("  who:\n    command: [\"sh\", \"-c\", \"id -un > out; umask >> out; pwd >> out; "
-          "echo $GREETING >> out; sleep 100\"]\n"
+          "echo $GREETING >> out; id -u >> out; id -g >> out; id -G >> out; sleep 100\"]\n"
           "    user: nobody\n    umask: \"027\"\n    directory: " + dir + "\n"
           "    environment: {GREETING: hello}\n    stdout: {file: \"null\"}\n"
           "    start: {settle: 100ms}\n");
@@ -210,9 +212,9 @@ TEST_CASE("user, umask, directory and environment are applied before exec") {
   h.run_until([&] {
     std::ifstream in(dir + "/out");
     text.assign(std::istreambuf_iterator<char>(in), {});
-    return std::count(text.begin(), text.end(), '\n') >= 4;
+    return std::count(text.begin(), text.end(), '\n') >= 7;
   }, 5s);
-  CHECK(text == "nobody\n0027\n" + dir + "\nhello\n");
+  CHECK(text == "nobody\n0027\n" + dir + "\nhello\n65534\n65534\n65534\n");
   h.runner("who").stop("test");
   REQUIRE(h.wait_for_state("who", State::stopped));
   std::filesystem::remove_all(dir);
