@@ -220,6 +220,39 @@ TEST_CASE("user, umask, directory and environment are applied before exec") {
   std::filesystem::remove_all(dir);
 }
 
+TEST_CASE("a program run as another user cannot raise its limit or leave its cgroup") {
+  SupervisorHarness h;
+  char dir_template[] = "/tmp/climits-sup-XXXXXX";
+  REQUIRE(::mkdtemp(dir_template) != nullptr);
+  std::string dir = dir_template;
+  ::chmod(dir.c_str(), 0777);
+  // Every write is tried and its outcome recorded; the cgroup files are root's, 0644.
+  std::string script =
+      "cg=/sys/fs/cgroup/memory$(grep -E '^[0-9]+:([^:]*,)?memory(,[^:]*)?:' /proc/self/cgroup "
+      "| cut -d: -f3); "
+      "try() { if (echo $1 > $2) 2>/dev/null; then echo wrote; else echo refused; fi; }; "
+      "{ try 1073741824 $cg/memory.limit_in_bytes; try $$ $cg/../cgroup.procs; "
+      "try $$ /sys/fs/cgroup/memory/cgroup.procs; try 0 $cg/memory.oom_control; } > out; "
+      "sleep 100";
+  h.start(program("jailed", "[\"sh\", \"-c\", \"" + script + "\"]",
+                  "    user: nobody\n    directory: " + dir + "\n"));
+  REQUIRE(h.wait_for_state("jailed", State::running));
+  std::string text;
+  h.run_until([&] {
+    std::ifstream in(dir + "/out");
+    text.assign(std::istreambuf_iterator<char>(in), {});
+    return std::count(text.begin(), text.end(), '\n') >= 4;
+  }, 5s);
+  CHECK(text == "refused\nrefused\nrefused\nrefused\n");
+  std::ifstream limit(h.runner("jailed").status().cgroup + "/memory.limit_in_bytes");
+  std::uint64_t bytes = 0;
+  limit >> bytes;
+  CHECK(bytes == 32u << 20);
+  h.runner("jailed").stop("test");
+  REQUIRE(h.wait_for_state("jailed", State::stopped));
+  std::filesystem::remove_all(dir);
+}
+
 }  // TEST_SUITE
 
 TEST_SUITE("supervision-vm") {
