@@ -811,19 +811,26 @@ class Bench:
 
     def latency_climits(self):
         samples = self.args.samples
-        oomer = {"command": [self.args.oomer, self.res.sleep_arg(9999)]}
+        # Both figures use the oomer: it stamps the time it started into its directory, which
+        # is when the replacement runs (see bench/oomer.c); the victim is never sent SIGUSR1.
+        stamps = {name: os.path.join(self.res.tmp, "stamps-" + name) for name in ("victim", "oomer")}
+        for directory in stamps.values():
+            os.makedirs(directory, exist_ok=True)
+        extra = {name: {"command": [self.args.oomer, self.res.sleep_arg(9999), directory]}
+                 for name, directory in stamps.items()}
         manager = ClimitsManager(self.res, self.args.manager, "mgr-latency", 10,
-                                 extra_programs={"oomer": oomer})
+                                 extra_programs=extra)
         try:
             manager.launch()
-            wait_until(lambda: [comm(p) for p in manager.procs("p0000")] == ["sleep"], 60,
-                       "p0000 running", process=manager.process, follower=manager.follower)
+            wait_until(lambda: [comm(p) for p in manager.procs("victim")] == ["oomer"], 60,
+                       "victim running", process=manager.process, follower=manager.follower)
             kills = []
             for _ in range(samples):
-                old = self.settled(manager, "p0000", "sleep")
-                t0 = time.perf_counter()
+                old = self.settled(manager, "victim", "oomer")
+                self.clear_stamps(stamps["victim"])
+                t0 = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
                 os.kill(old, signal.SIGKILL)
-                kills.append(self.new_pid(manager, "p0000", old, t0))
+                kills.append(self.stamped_replacement(manager, stamps["victim"], old, t0))
             self.results["latency"]["climits_kill"] = kills
             log("climits-manager kill -> replacement: median %.2f ms, p95 %.2f ms" % (
                 statistics.median(kills) * 1e3, percentile(kills, 0.95) * 1e3))
@@ -834,33 +841,50 @@ class Bench:
             with open(os.path.join(cgroup, "cgroup.event_control"), "w") as f:
                 f.write("%d %d" % (event, control))
             ooms = []
+            teardowns = []  # OOM event -> the victim is gone (its pidfd readable)
             try:
                 for _ in range(samples):
                     old = self.settled(manager, "oomer", "oomer", signal_ready=signal.SIGUSR1)
+                    self.clear_stamps(stamps["oomer"])
                     try:
                         while True:
                             os.eventfd_read(event)
                     except BlockingIOError:
                         pass
-                    os.kill(old, signal.SIGUSR1)
-                    ready, _, _ = select.select([event], [], [], 20)
-                    t0 = time.perf_counter()
-                    if not ready:
-                        raise BenchError("no OOM event for the oomer")
-                    ooms.append(self.new_pid(manager, "oomer", old, t0))
+                    victim = os.pidfd_open(old)
+                    try:
+                        os.kill(old, signal.SIGUSR1)
+                        ready, _, _ = select.select([event], [], [], 20)
+                        t0 = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+                        if not ready:
+                            raise BenchError("no OOM event for the oomer")
+                        # The kernel signals the pidfd when it notifies the parent: after the
+                        # victim's address space is torn down and uncharged.
+                        if not select.select([victim], [], [], 20)[0]:
+                            raise BenchError("the OOM-killed oomer did not die")
+                        gone = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+                    finally:
+                        os.close(victim)
+                    ooms.append(self.stamped_replacement(manager, stamps["oomer"], old, t0))
+                    teardowns.append((gone - t0) / 1e9)
             finally:
                 os.close(control)
                 os.close(event)
             self.results["latency"]["climits_oom"] = ooms
+            self.results["latency"]["climits_oom_teardown"] = teardowns
+            self.results["latency"]["climits_oom_after_exit"] = [
+                o - t for o, t in zip(ooms, teardowns)]
             time.sleep(0.1)
             manager.follower.poll()
             classified = sum(1 for _, m in manager.follower.lines
                              if m.startswith("oomer: ") and " oom-killed " in m)
             self.results["latency"]["climits_oom_classified"] = classified
             log("climits-manager OOM kill -> replacement: median %.2f ms, p95 %.2f ms "
-                "(%d of %d exits classified oom-killed)" % (
+                "(%d of %d exits classified oom-killed); of which the victim's teardown: "
+                "median %.2f ms, p95 %.2f ms" % (
                     statistics.median(ooms) * 1e3, percentile(ooms, 0.95) * 1e3, classified,
-                    samples))
+                    samples, statistics.median(teardowns) * 1e3,
+                    percentile(teardowns, 0.95) * 1e3))
             manager.shutdown(60)
         finally:
             manager.close()
@@ -882,6 +906,32 @@ class Bench:
                          process=manager.process, follower=manager.follower)
         time.sleep(0.03)  # let the manager go idle again
         return pid
+
+    @staticmethod
+    def clear_stamps(directory):
+        for name in os.listdir(directory):
+            os.unlink(os.path.join(directory, name))
+
+    @staticmethod
+    def stamped_replacement(manager, directory, old, t0_ns, timeout=10):
+        """Seconds from t0_ns (CLOCK_MONOTONIC) to the start stamp of the first oomer in
+        `directory` other than `old` (bench/oomer.c writes them; clear_stamps() before the
+        kill removes the earlier ones)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for name in os.listdir(directory):
+                if name.endswith(".part"):
+                    continue
+                path = os.path.join(directory, name)
+                if int(name) == old:
+                    continue
+                with open(path) as f:
+                    started = int(f.read())
+                os.unlink(path)
+                return (started - t0_ns) / 1e9
+            if time.monotonic() > deadline:
+                raise BenchError("no replacement for pid %d:\n%s" % (old, manager.follower.tail()))
+            time.sleep(0.001)
 
     @staticmethod
     def new_pid(manager, name, old, t0, timeout=10):
@@ -1098,15 +1148,21 @@ def render(results, args, commit, out_png):
     add("## Replacement latency (zero backoff)")
     add("")
     add("climits-manager: from the SIGKILL (or the kernel's OOM event on the cgroup's "
-        "`memory.oom_control` eventfd) to the new pid in the program's `cgroup.procs`, polled "
-        "every 0.1 ms. supervisord: from the SIGKILL to its `spawned:` log line (ms stamps); it "
-        "has no memory limits, and an OOM kill is a SIGKILL to it, so its kill figure stands for "
-        "both.")
+        "`memory.oom_control` eventfd) to the replacement's first instructions: the program "
+        "(`bench/oomer.c`) writes its CLOCK_MONOTONIC start time into a file, so nothing polls "
+        "the cgroup. The OOM figure is split at the moment the victim is gone (its pidfd "
+        "readable, when the kernel notifies the parent): before it, the kernel tears down the "
+        "victim's 64 MiB and uncharges it; after it, the manager's part (reap, classify, spawn, "
+        "the helper's cgroup migration, exec). supervisord: from the SIGKILL to its `spawned:` "
+        "log line (ms stamps); it has no memory limits, and an OOM kill is a SIGKILL to it, so "
+        "its kill figure stands for both.")
     add("")
     add("| | samples | median | p95 | min | max |")
     add("|---|---:|---|---|---|---|")
     for key, label in (("climits_kill", "climits-manager, SIGKILL"),
                        ("climits_oom", "climits-manager, OOM kill"),
+                       ("climits_oom_teardown", "… of which: OOM event → victim gone (kernel)"),
+                       ("climits_oom_after_exit", "… of which: victim gone → replacement"),
                        ("supervisord_kill", "supervisord, SIGKILL")):
         v = lat.get(key)
         if v:
