@@ -1,0 +1,254 @@
+// Faults the manager must ride out, end to end (issue [hardening], item 3):
+//  - a fork bomb inside a program with pids_max (suite "faults": the host's cgroup v1 with its
+//    pids hierarchy, and the cgroup v2 VM).
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <csignal>
+#include <sstream>
+
+#include "cgroup/cgroup_files.h"
+#include "tests/supervisor/harness.h"
+
+using namespace climits;
+using namespace climits::test;
+using supervisor::State;
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+std::string program(const std::string& name, const std::string& command,
+                    const std::string& extra = "") {
+  return "  " + name + ":\n    command: " + command + "\n" + extra +
+         "    stdout: {file: \"null\"}\n    stderr: {file: \"null\"}\n";
+}
+
+std::string restart(const std::string& backoff, const std::string& limit) {
+  return "    restart: {policy: always, backoff: {initial: " + backoff + ", max: " + backoff +
+         ", jitter: 0}, limit: " + limit + "}\n";
+}
+
+long long ms(Clock::duration d) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+}
+
+// The manager's log (spdlog's default logger), captured for as long as this lives.
+class LogCapture {
+ public:
+  LogCapture() : previous_(spdlog::default_logger()) {
+    auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(stream_);
+    sink->set_pattern("%l %v");
+    auto logger = std::make_shared<spdlog::logger>("fault-test-capture", sink);
+    logger->set_level(spdlog::level::info);
+    spdlog::set_default_logger(logger);
+  }
+  ~LogCapture() {
+    spdlog::set_default_logger(previous_);
+    spdlog::drop("fault-test-capture");
+  }
+  std::string text() const { return stream_.str(); }
+  std::vector<std::string> lines_with(const std::string& part) const {
+    std::vector<std::string> found;
+    std::istringstream in(stream_.str());
+    for (std::string line; std::getline(in, line);)
+      if (line.find(part) != std::string::npos) found.push_back(line);
+    return found;
+  }
+
+ private:
+  std::ostringstream stream_;
+  std::shared_ptr<spdlog::logger> previous_;
+};
+
+// A uv timer on the manager's loop that fires every `period` and remembers the longest gap
+// between two firings: how late the loop gets to its timers.
+class Ticker {
+ public:
+  Ticker(uv_loop_t* loop, std::chrono::milliseconds period) : period_(period) {
+    timer_ = new uv_timer_t;
+    uv_timer_init(loop, timer_);
+    timer_->data = this;
+    last_ = Clock::now();
+    auto count = static_cast<std::uint64_t>(period.count());
+    uv_timer_start(
+        timer_,
+        [](uv_timer_t* t) {
+          auto* self = static_cast<Ticker*>(t->data);
+          auto now = Clock::now();
+          self->longest_gap_ = std::max(self->longest_gap_, now - self->last_);
+          self->last_ = now;
+          ++self->ticks_;
+        },
+        count, count);
+  }
+  ~Ticker() {
+    uv_timer_stop(timer_);
+    uv_close(reinterpret_cast<uv_handle_t*>(timer_),
+             [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
+  }
+  std::chrono::milliseconds lateness() const {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(longest_gap_) - period_;
+  }
+  int ticks() const { return ticks_; }
+
+ private:
+  uv_timer_t* timer_;
+  std::chrono::milliseconds period_;
+  Clock::time_point last_;
+  Clock::duration longest_gap_{0};
+  int ticks_ = 0;
+};
+
+// The cgroup that holds the program's pids controller: its own on v2, the mirror in the pids
+// hierarchy on v1 (the last file a process joins).
+std::string pids_dir(SupervisorHarness& h, const std::string& name) {
+  if (h.backend().version() == cgroup::Version::v1)
+    REQUIRE_MESSAGE(private_layout().pids.has_value(),
+                    "the fork bomb test needs the cgroup v1 pids hierarchy mounted");
+  std::string procs = h.backend().entry_files(name, {}).back();
+  return procs.substr(0, procs.rfind('/'));
+}
+
+std::uint64_t pids_current(const std::string& dir) {
+  auto value = cgroup::files::read_number(dir + "/pids.current");
+  REQUIRE_MESSAGE(value.ok(), dir);
+  return *value;
+}
+
+std::uint64_t pids_max_events(const std::string& dir) {
+  auto value = cgroup::files::read_keyed_counter(dir + "/pids.events", "max");
+  REQUIRE_MESSAGE(value.ok(), dir);
+  return *value;
+}
+
+std::string fork_bomb() { return CLIMITS_TEST_FORK_BOMB; }
+
+}  // namespace
+
+TEST_SUITE("faults") {
+
+TEST_CASE("a fork bomb is held by pids_max; the loop, the timers and the other programs carry on") {
+  LogCapture log;
+  INFO("manager log:\n" << log.text());
+  SupervisorHarness h;
+  // Every copy retries a failed fork after 10 ms: hundreds of failed forks a second, with two
+  // real cores for everyone. In the VM a fork, even a failed one, costs 2-5 ms of its one
+  // emulated CPU: at 10 ms (or 100) the copies took all of it and the loop, like any process,
+  // waited its turn for up to a second: no manager code can help that, a cpu.weight could (the
+  // manager sets none). 500 ms there still fails a hundred forks a second.
+  const std::string retry_ms = in_vm() ? "500" : "10";
+  h.start(program("bomb", "[\"" + fork_bomb() + "\", \"" + retry_ms + "\"]",
+                  "    pids_max: 32\n    memory: {max: 64M}\n    start: {settle: 100ms}\n"
+                  "    stop: {signal: TERM, timeout: 1s}\n" +
+                      restart("1s", "{burst: 5, interval: 60s}")) +
+          program("steady", "[\"sleep\", \"1000\"]", "    start: {settle: 100ms}\n") +
+          program("flapper", "[\"sleep\", \"0.2\"]",
+                  "    start: {settle: 50ms}\n" +
+                      restart("200ms", "{burst: 1000, interval: 60s}")));
+  REQUIRE(h.wait_for_state("bomb", State::running));
+  REQUIRE(h.wait_for_state("steady", State::running));
+  const std::string dir = pids_dir(h, "bomb");
+  REQUIRE(h.run_until([&] { return pids_current(dir) == 32 && pids_max_events(dir) > 0; }, 20s));
+  auto steady_pid = h.runner("steady").status().pid;
+  REQUIRE(steady_pid.has_value());
+  auto bomb_pid = h.runner("bomb").status().pid;
+  std::uint64_t failed_before = pids_max_events(dir);
+  std::size_t bomb_lines_before = log.lines_with("bomb").size();
+  std::size_t flapper_backoffs_before = h.entries("flapper", State::backoff).size();
+
+  // Two seconds (and two restarts of the neighbour) under the bomb: the limit holds at every
+  // look, the loop's timers fire on time, status answers at once, the flapping neighbour is
+  // restarted after its backoff.
+  std::uint64_t highest = 0;
+  Clock::duration slowest_status{0};
+  std::chrono::milliseconds lateness{0};
+  int ticks = 0;
+  {
+    Ticker ticker(h.loop(), 20ms);
+    auto phase_start = Clock::now();
+    auto last_look = phase_start - 1s;
+    std::size_t starts_before = h.entries("flapper", State::starting).size();
+    REQUIRE(h.run_until([&] {
+      auto now = Clock::now();
+      if (now - last_look >= 100ms) {
+        last_look = now;
+        highest = std::max(highest, pids_current(dir));
+        auto all = h.manager().status();
+        slowest_status = std::max(slowest_status, Clock::now() - now);
+        CHECK(all.size() == 3);
+      }
+      return now - phase_start >= 2s &&
+             h.entries("flapper", State::starting).size() >= starts_before + 2;
+    }, 20s));
+    lateness = ticker.lateness();
+    ticks = ticker.ticks();
+  }
+  CHECK(highest <= 32);
+  std::uint64_t failed_forks = pids_max_events(dir);
+  CHECK(failed_forks > failed_before);  // still forking into the limit
+  CHECK(ticks >= 50);
+  // On time: within 250 ms on the host, 500 ms on the VM's one emulated CPU that the copies
+  // share with the manager.
+  const auto slack = in_vm() ? 500ms : 250ms;
+  CHECK(lateness < slack);
+  CHECK(slowest_status < slack);
+  CHECK(h.state("bomb") == State::running);  // the limit makes forks fail, nothing more
+  CHECK(h.runner("bomb").status().pid == bomb_pid);
+  CHECK(h.state("steady") == State::running);
+  CHECK(h.runner("steady").status().pid == steady_pid);
+  auto backoffs = h.entries("flapper", State::backoff);
+  auto starts = h.entries("flapper", State::starting);
+  CHECK(backoffs.size() >= flapper_backoffs_before + 2);
+  for (std::size_t i = flapper_backoffs_before; i < backoffs.size() && i + 1 < starts.size(); ++i) {
+    CAPTURE(i);
+    // Short by the time the exit took to handle (libuv counts a timer from the loop's time,
+    // taken when it woke for the exit), but never at once.
+    CHECK(ms(starts[i + 1] - backoffs[i]) >= 100);
+    CHECK(starts[i + 1] - backoffs[i] <= 200ms + slack);
+  }
+  // No log line per failed fork: today the manager says nothing at all about the pids limit
+  // (hundreds of failed forks above); a single report of it would be welcome, a storm not.
+  CHECK(log.lines_with("bomb").size() <= bomb_lines_before + 1);
+
+  // Stop: SIGTERM is ignored by every copy, so after stop.timeout the whole cgroup is killed
+  // at once (cgroup.kill on v2; SIGKILL until empty on v1), forks in flight included.
+  uv_update_time(h.loop());  // timers count from the loop's time: make it now
+  auto asked = Clock::now();
+  h.runner("bomb").stop("test");
+  REQUIRE(h.wait_for_state("bomb", State::stopped, 10s));
+  auto took = h.entries("bomb", State::stopped).back() - asked;
+  CHECK(took >= 1s);
+  CHECK(took < 1s + 1500ms);
+  CHECK(h.runner("bomb").status().last_exit->signal == SIGKILL);
+  CHECK(h.backend().processes("bomb")->empty());
+  CHECK(cgroup::files::read_pids(dir + "/cgroup.procs")->empty());
+  // Not pids.current: the killed copies were orphans, and each one leaves that count only
+  // when PID 1 reaps it (about 2 s on the test host). Listed or not is what removal needs.
+  CHECK(h.state("steady") == State::running);
+
+  // Removed from the configuration: its cgroup (both, on v1) goes away.
+  auto reloaded = h.reload(program("steady", "[\"sleep\", \"1000\"]",
+                                   "    start: {settle: 100ms}\n") +
+                           program("flapper", "[\"sleep\", \"0.2\"]",
+                                   "    start: {settle: 50ms}\n" +
+                                       restart("200ms", "{burst: 1000, interval: 60s}")));
+  CHECK(reloaded.removed == std::vector<std::string>{"bomb"});
+  CHECK(reloaded.unchanged == 2);
+  const std::string memory_dir = h.backend().path_of("bomb");
+  REQUIRE(h.run_until([&] {
+    return !cgroup::files::exists(dir) && !cgroup::files::exists(memory_dir);
+  }, 5s));
+  CHECK(log.lines_with("bomb: removed").size() == 1);
+  CHECK(h.runner("steady").status().pid == steady_pid);
+  // The whole story of the bomb in the log: started, running, stopping, killed, stopped,
+  // removed; a handful of lines, not one per fork.
+  CHECK(log.lines_with("bomb").size() <= 8);
+  MESSAGE("fork bomb: " << failed_forks << " failed forks; loop lateness "
+                        << lateness.count() << " ms; slowest status "
+                        << ms(slowest_status) << " ms; stop took " << ms(took) << " ms");
+}
+
+}  // TEST_SUITE
