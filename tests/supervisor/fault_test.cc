@@ -1,12 +1,17 @@
 // Faults the manager must ride out, end to end (issue [hardening], item 3):
 //  - a fork bomb inside a program with pids_max (suite "faults": the host's cgroup v1 with its
-//    pids hierarchy, and the cgroup v2 VM).
+//    pids hierarchy, and the cgroup v2 VM);
+//  - the wall clock jumping while programs wait in backoff (suite "faults-vm": it sets
+//    CLOCK_REALTIME, so it runs only inside the test VM and refuses anywhere else).
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <csignal>
+#include <cstring>
+#include <fstream>
 #include <sstream>
 
 #include "cgroup/cgroup_files.h"
@@ -125,6 +130,36 @@ std::uint64_t pids_max_events(const std::string& dir) {
 }
 
 std::string fork_bomb() { return CLIMITS_TEST_FORK_BOMB; }
+
+// Only the VM of tests/vm/run.sh may have its clock set: its environment says so
+// (CLIMITS_IN_VM=1), its kernel runs with cgroup_no_v1=all, and its guest-init left a busybox
+// in the guest's own /run. A host would have to fake all three.
+bool in_test_vm() {
+  if (!in_vm()) return false;
+  std::ifstream in("/proc/cmdline");
+  std::string cmdline((std::istreambuf_iterator<char>(in)), {});
+  return cmdline.find("cgroup_no_v1=all") != std::string::npos &&
+         cgroup::files::exists("/run/climits-vm/busybox");
+}
+
+// Moves CLOCK_REALTIME by `by` and back by as much when destroyed (the time in between is
+// kept: only the jump is undone).
+class ClockJump {
+ public:
+  explicit ClockJump(std::chrono::seconds by) : by_(by) { shift(by_); }
+  ~ClockJump() { shift(-by_); }
+
+ private:
+  static void shift(std::chrono::seconds by) {
+    timespec now{};
+    ::clock_gettime(CLOCK_REALTIME, &now);
+    now.tv_sec += by.count();
+    // No throwing here: this also runs in a destructor.
+    if (::clock_settime(CLOCK_REALTIME, &now) != 0)
+      FAIL_CHECK("clock_settime: " << std::strerror(errno));
+  }
+  std::chrono::seconds by_;
+};
 
 }  // namespace
 
@@ -249,6 +284,57 @@ TEST_CASE("a fork bomb is held by pids_max; the loop, the timers and the other p
   MESSAGE("fork bomb: " << failed_forks << " failed forks; loop lateness "
                         << lateness.count() << " ms; slowest status "
                         << ms(slowest_status) << " ms; stop took " << ms(took) << " ms");
+}
+
+}  // TEST_SUITE
+
+TEST_SUITE("faults-vm") {
+
+// Backoff and the start limit are measured on the loop's monotonic clock (uv_now): a jump of
+// the wall clock must move neither. Three programs wait through the jump: `waits` is in a 2 s
+// backoff; `limited` (burst 3 in 60 s) has one restart on the books and must still give up
+// after exactly three (a forward jump must not age its history out of the window); `expiring`
+// (burst 2 in 1.5 s, restarted every second) must never give up (a backward jump must not
+// keep its history inside the window).
+TEST_CASE("a wall clock jump during backoff changes neither the delay nor the start limit") {
+  REQUIRE_MESSAGE(in_test_vm(),
+                  "refusing to set the system clock outside the test VM (run it through "
+                  "tests/vm/run.sh, see tests/CMakeLists.txt)");
+  std::chrono::seconds jump{0};
+  SUBCASE("forward by an hour") { jump = 1h; }
+  SUBCASE("back by an hour") { jump = -1h; }
+  CAPTURE(jump.count());
+  SupervisorHarness h;
+  const std::string fail = "[\"sh\", \"-c\", \"exit 1\"]";
+  const std::string settle = "    start: {settle: 50ms}\n";
+  h.start(program("waits", fail, settle + restart("2s", "{burst: 100, interval: 60s}")) +
+          program("limited", fail, settle + restart("300ms", "{burst: 3, interval: 60s}")) +
+          program("expiring", fail, settle + restart("1s", "{burst: 2, interval: 1500ms}")));
+  REQUIRE(h.run_until([&] {
+    return h.state("waits") == State::backoff && h.state("expiring") == State::backoff &&
+           !h.entries("limited", State::backoff).empty();
+  }, 10s));
+  REQUIRE(h.entries("waits", State::backoff).size() == 1);
+  auto wall_before = std::chrono::system_clock::now();
+  auto steady_before = Clock::now();
+  ClockJump moved(jump);
+  auto wall_moved =
+      (std::chrono::system_clock::now() - wall_before) - (Clock::now() - steady_before);
+  CHECK(std::chrono::abs(wall_moved - jump) < 1s);  // the jump really happened
+
+  REQUIRE(h.run_until([&] { return h.entries("waits", State::starting).size() >= 2; }, 10s));
+  auto waited = h.entries("waits", State::starting)[1] - h.entries("waits", State::backoff)[0];
+  // About the backoff: not an hour more, not at once. It may be short by the time the exit
+  // took to handle (libuv counts a timer from the loop's time, taken when it woke for the exit).
+  CHECK(ms(waited) >= 1800);
+  CHECK(ms(waited) <= 2000 + 500);
+  MESSAGE("clock moved by " << jump.count() << " s: restarted after " << ms(waited) << " ms");
+
+  REQUIRE(h.wait_for_state("limited", State::fatal, 10s));
+  CHECK(h.entries("limited", State::starting).size() == 4);  // the first start and 3 restarts
+
+  REQUIRE(h.run_until([&] { return h.entries("expiring", State::starting).size() >= 4; }, 10s));
+  CHECK(h.entries("expiring", State::fatal).empty());
 }
 
 }  // TEST_SUITE
