@@ -7,7 +7,6 @@ namespace climits::supervisor {
 Manager::Manager(uv_loop_t* loop, cgroup::Backend& backend, Launcher& launcher)
     : loop_(loop),
       backend_(backend),
-      launcher_(launcher),
       context_{loop, backend, launcher,
                [this](const ProgramRunner& runner, State from, State to) {
                  on_transition(runner, from, to);

@@ -67,7 +67,6 @@ class Manager {
 
   uv_loop_t* loop_;
   cgroup::Backend& backend_;
-  Launcher& launcher_;
   RunnerContext context_;
   config::Config config_;
   std::vector<std::unique_ptr<ProgramRunner>> runners_;
