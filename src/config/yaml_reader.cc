@@ -216,8 +216,10 @@ std::optional<std::int64_t> YamlReader::integer(const Located& value, std::int64
   }
   bool in_range = negative ? (min < 0 && *magnitude <= static_cast<std::uint64_t>(-(min + 1)) + 1)
                            : *magnitude <= static_cast<std::uint64_t>(max);
-  std::int64_t number = negative ? -static_cast<std::int64_t>(*magnitude)
-                                 : static_cast<std::int64_t>(in_range ? *magnitude : 0);
+  // Converted only once known to fit, and negated as unsigned: -2^63 has no positive int64
+  // counterpart, so negating it as int64 ("-9223372036854775808") is undefined behaviour.
+  std::int64_t number =
+      in_range ? static_cast<std::int64_t>(negative ? 0 - *magnitude : *magnitude) : 0;
   if (!in_range || number < min || number > max) {
     error(value, *text + " is out of range (use " + range + ")");
     return std::nullopt;
