@@ -1,6 +1,7 @@
 #include "config/loader.h"
 
 #include <grp.h>
+#include <yaml-cpp/eventhandler.h>
 
 #include <cstdio>
 #include <cstring>
@@ -8,7 +9,7 @@
 #include <filesystem>
 #include <map>
 #include <regex>
-#include <set>
+#include <sstream>
 
 #include "config/units.h"
 #include "config/yaml_reader.h"
@@ -520,27 +521,9 @@ struct OpenQuote {
   char quote;
 };
 
-std::optional<OpenQuote> unterminated_quote(const YAML::Node& document, std::string_view text) {
+std::optional<OpenQuote> unterminated_quote(const std::optional<YAML::Mark>& last,
+                                            std::string_view text) {
   if (text.starts_with("\xef\xbb\xbf")) text.remove_prefix(3);  // marks do not count a BOM
-  std::optional<YAML::Mark> last;
-  std::vector<YAML::Node> pending{document};
-  std::set<int> visited;  // containers, by position: an alias is walked once
-  while (!pending.empty()) {
-    YAML::Node node = pending.back();
-    pending.pop_back();
-    if (node.IsScalar()) {
-      if (!last || node.Mark().pos > last->pos) last = node.Mark();
-    } else if ((node.IsMap() || node.IsSequence()) && visited.insert(node.Mark().pos).second) {
-      for (auto it = node.begin(); it != node.end(); ++it) {
-        if (node.IsMap()) {
-          pending.push_back(it->first);
-          pending.push_back(it->second);
-        } else {
-          pending.push_back(*it);
-        }
-      }
-    }
-  }
   if (!last || last->pos < 0 || static_cast<std::size_t>(last->pos) >= text.size()) return std::nullopt;
   char quote = text[static_cast<std::size_t>(last->pos)];
   if (quote != '"' && quote != '\'') return std::nullopt;
@@ -556,6 +539,71 @@ std::optional<OpenQuote> unterminated_quote(const YAML::Node& document, std::str
     }
   }
   return OpenQuote{*last, quote};
+}
+
+// One pass over the parser's events for the whole stream: how many documents there are, where
+// the second one's root stands, and where the last scalar starts (for the open-quote check).
+class DocumentScan : public YAML::EventHandler {
+ public:
+  int documents = 0;
+  std::optional<YAML::Mark> second_root;
+  std::optional<YAML::Mark> last_scalar;
+  // Set when a document starts where the previous one started: the parser is stuck on a token
+  // it does not consume (see load_first_document).
+  std::optional<YAML::Mark> stuck_at;
+
+  void OnDocumentStart(const YAML::Mark& at) override {
+    if (documents > 0 && at.pos == start_.pos) stuck_at = at;
+    start_ = at;
+    ++documents;
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& at, YAML::anchor_t) override { node(at); }
+  void OnAlias(const YAML::Mark& at, YAML::anchor_t) override { node(at); }
+  void OnScalar(const YAML::Mark& at, const std::string&, YAML::anchor_t,
+                const std::string&) override {
+    node(at);
+    if (!last_scalar || at.pos > last_scalar->pos) last_scalar = at;
+  }
+  void OnSequenceStart(const YAML::Mark& at, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    node(at);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& at, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
+    node(at);
+  }
+  void OnMapEnd() override {}
+
+ private:
+  void node(const YAML::Mark& at) {
+    if (documents == 2 && !second_root) second_root = at;
+  }
+  YAML::Mark start_;
+};
+
+// The first document of the stream, built, and what `scan` learns about all of them; throws
+// YAML::Exception on a syntax error anywhere, as YAML::LoadAll would.
+// YAML::LoadAll itself is not used: yaml-cpp 0.7 never consumes a stray ',' at the top of a
+// document (",r:"), and LoadAll then appends empty documents forever until the memory runs
+// out (yaml-cpp issue #1040). A document that starts where the previous one started has made
+// no progress: that token is reported as a syntax error instead.
+YAML::Node load_first_document(std::string_view text, DocumentScan& scan) {
+  std::string copy(text);
+  std::istringstream stream(copy);
+  YAML::Parser parser(stream);
+  while (parser.HandleNextDocument(scan)) {
+    if (scan.stuck_at) {
+      auto at = static_cast<std::size_t>(scan.stuck_at->pos);
+      char c = at < text.size() ? text[at] : '\0';
+      std::string what = c > ' ' && c < 0x7f ? std::string("\"") + c + "\"" : "text";
+      throw YAML::ParserException(*scan.stuck_at, "unexpected " + what);
+    }
+  }
+  // Only one parse builds nodes; the configuration is the first document (any other is an
+  // error reported from `scan`).
+  return scan.documents == 0 ? YAML::Node() : YAML::Load(copy);
 }
 
 // A tab in the indentation of the line an error is on is the likely cause.
@@ -635,9 +683,10 @@ LoadResult load_config_text(std::string_view text, const std::string& file_name,
     failed.errors.push_back(*error);
     return failed;
   }
-  std::vector<YAML::Node> documents;
+  YAML::Node document;
+  DocumentScan scan;
   try {
-    documents = YAML::LoadAll(std::string(text));
+    document = load_first_document(text, scan);
   } catch (const YAML::Exception& e) {
     std::string message = e.msg;
     if (message == "bad file" || message.find("depth") != std::string::npos)
@@ -648,23 +697,21 @@ LoadResult load_config_text(std::string_view text, const std::string& file_name,
                                        "(yaml syntax)", message));
     return failed;
   }
-  if (!documents.empty()) {
-    if (auto open = unterminated_quote(documents.back(), text)) {
-      failed.errors.push_back(file_error(file_name, open->at.line + 1, open->at.column + 1,
-                                         "(yaml syntax)",
-                                         std::string("this quoted string is never closed (add the "
-                                                     "closing ") + open->quote + ")"));
-      return failed;
-    }
+  if (auto open = unterminated_quote(scan.last_scalar, text)) {
+    failed.errors.push_back(file_error(file_name, open->at.line + 1, open->at.column + 1,
+                                       "(yaml syntax)",
+                                       std::string("this quoted string is never closed (add the "
+                                                   "closing ") + open->quote + ")"));
+    return failed;
   }
-  if (documents.size() > 1) {
-    const YAML::Mark at = documents[1].Mark();
+  if (scan.documents > 1) {
+    const YAML::Mark at = scan.second_root.value_or(YAML::Mark());
     failed.errors.push_back(file_error(file_name, at.line + 1, at.column + 1, "(top level)",
                                        "the file holds more than one YAML document (remove the "
                                        "second \"---\" and what follows)"));
     return failed;
   }
-  return ConfigReader(file_name, base_dir).read(documents.empty() ? YAML::Node() : documents[0]);
+  return ConfigReader(file_name, base_dir).read(document);
 }
 
 LoadResult load_config_file(const std::string& path) {
