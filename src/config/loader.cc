@@ -153,7 +153,7 @@ class ProgramReader {
     auto name = r_.string(v, example);
     if (!name) return;
     if (!is_account_name(*name)) {
-      r_.error(v, "\"" + *name + "\" is not a valid " + what + " name or id (use e.g. " +
+      r_.error(v, quote(*name) + " is not a valid " + what + " name or id (use e.g. " +
                       example + " or 65534)");
       return;
     }
@@ -165,7 +165,7 @@ class ProgramReader {
     if (!text) return;
     auto mask = parse_umask(*text);
     if (!mask) {
-      r_.error(v, "\"" + *text + "\" is not a umask (use three octal digits such as 022 or 077)");
+      r_.error(v, quote(*text) + " is not a umask (use three octal digits such as 022 or 077)");
       return;
     }
     p.umask = *mask;
@@ -256,7 +256,7 @@ class ProgramReader {
            if (!name) return;
            auto number = parse_signal(*name);
            if (!number) {
-             r_.error(s, "\"" + *name + "\" is not a signal that can stop a program "
+             r_.error(s, quote(*name) + " is not a signal that can stop a program "
                              "(use e.g. TERM, INT, QUIT, HUP, USR1 or KILL)");
              return;
            }
@@ -302,7 +302,7 @@ class ProgramReader {
                       " (use " + example + "; write ./" + *text + " for a file of that name)");
       return;
     } else if (text->back() == '/') {
-      r_.error(s, "\"" + *text + "\" names a folder (use " + example + ")");
+      r_.error(s, quote(*text) + " names a folder (use " + example + ")");
       return;
     } else {
       out.target = OutputTarget::file;

@@ -1,5 +1,6 @@
 #include "config/yaml_reader.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <map>
@@ -72,8 +73,14 @@ std::string unknown_key_message(const std::string& key,
   return "unknown key (expected one of: " + list + ")";
 }
 
+// A key as a step of a dotted path: quoted and escaped when empty or when it holds control
+// characters ("a\nb": 1), so that an error stays one line of "FILE:LINE:COL: path: message".
 std::string child_path(const std::string& parent, const std::string& key) {
-  return parent.empty() ? key : parent + "." + key;
+  bool plain = !key.empty() && std::none_of(key.begin(), key.end(), [](char c) {
+    return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+  });
+  std::string step = plain ? key : quote(key);
+  return parent.empty() ? step : parent + "." + step;
 }
 
 }  // namespace
@@ -94,7 +101,10 @@ Located located_child(const Located& parent, const YAML::Node& key, const YAML::
 }
 
 void YamlReader::error(const YAML::Mark& at, const std::string& path, const std::string& message) {
-  errors_.push_back(ConfigError{file_, at.line + 1, at.column + 1, path, message});
+  // Errors about the document's own keys (a non-scalar or empty key at the top) have no path
+  // of their own: name the level, as the loader does, so the line keeps its shape.
+  errors_.push_back(
+      ConfigError{file_, at.line + 1, at.column + 1, path.empty() ? "(top level)" : path, message});
 }
 
 ConfigErrors YamlReader::take_errors() { return std::move(errors_); }
