@@ -3,12 +3,12 @@
 #include <grp.h>
 #include <yaml-cpp/eventhandler.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 
 #include <filesystem>
 #include <map>
-#include <regex>
 #include <sstream>
 
 #include "config/units.h"
@@ -33,14 +33,30 @@ std::string resolve(const std::string& base_dir, const std::string& path) {
   return (fs::path(base_dir) / path).lexically_normal().string();
 }
 
+// The two name checks are written out instead of using std::regex: libstdc++'s matcher
+// recurses once per character, and a 70 000-character environment variable name overflowed
+// the stack (the manager died with SIGSEGV on --check or on a reload).
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_lower(char c) { return c >= 'a' && c <= 'z'; }
+bool is_letter(char c) { return is_lower(c) || (c >= 'A' && c <= 'Z'); }
+
+// [a-z_][a-z0-9_.-]{0,31}\$? or [0-9]{1,10}: a user or group name, or a numeric id.
 bool is_account_name(const std::string& name) {
-  static const std::regex kPattern("[a-z_][a-z0-9_.-]{0,31}\\$?|[0-9]{1,10}");
-  return std::regex_match(name, kPattern);
+  if (!name.empty() && name.size() <= 10 && std::all_of(name.begin(), name.end(), is_digit))
+    return true;
+  std::string_view rest = name;
+  if (rest.ends_with('$')) rest.remove_suffix(1);
+  if (rest.empty() || rest.size() > 32 || !(is_lower(rest[0]) || rest[0] == '_')) return false;
+  return std::all_of(rest.begin() + 1, rest.end(), [](char c) {
+    return is_lower(c) || is_digit(c) || c == '_' || c == '.' || c == '-';
+  });
 }
 
+// [A-Za-z_][A-Za-z0-9_]*
 bool is_env_name(const std::string& name) {
-  static const std::regex kPattern("[A-Za-z_][A-Za-z0-9_]*");
-  return std::regex_match(name, kPattern);
+  if (name.empty() || is_digit(name[0])) return false;
+  return std::all_of(name.begin(), name.end(),
+                     [](char c) { return is_letter(c) || is_digit(c) || c == '_'; });
 }
 
 // Where one program (or the defaults: section) gave the keys that rules spanning several keys
