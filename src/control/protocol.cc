@@ -71,7 +71,8 @@ Result<Request> parse_request(std::string_view line) {
   Json value;
   try {
     value = Json::parse(line.begin(), line.end());
-  } catch (const Json::parse_error& e) {
+  } catch (const Json::exception& e) {
+    // Not only parse_error: a number too large for a double ("1e999") is an out_of_range.
     // "[json.exception.parse_error.101] parse error at line 1, column 2: …": keep the part
     // after the library's tag.
     std::string what = e.what();
