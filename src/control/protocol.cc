@@ -237,7 +237,14 @@ std::string iso8601_utc(std::chrono::system_clock::time_point at) {
 }
 
 std::optional<std::chrono::system_clock::time_point> parse_iso8601_utc(std::string_view text) {
-  // Exactly what iso8601_utc writes, the fraction optional.
+  // Exactly what iso8601_utc writes, the fraction optional: digits where it writes digits
+  // (sscanf alone also takes signs and spaces, "-999-00-00T…").
+  constexpr std::string_view kLayout = "dddd-dd-ddTdd:dd:dd";
+  if (text.size() < kLayout.size()) return std::nullopt;
+  for (std::size_t i = 0; i < kLayout.size(); ++i) {
+    bool digit = text[i] >= '0' && text[i] <= '9';
+    if (kLayout[i] == 'd' ? !digit : text[i] != kLayout[i]) return std::nullopt;
+  }
   std::string copy(text);
   std::tm utc{};
   int millis = 0, consumed = 0;
@@ -255,6 +262,12 @@ std::optional<std::chrono::system_clock::time_point> parse_iso8601_utc(std::stri
   utc.tm_year -= 1900;
   utc.tm_mon -= 1;
   std::time_t seconds = ::timegm(&utc);
+  // The system clock counts nanoseconds in 64 bits: before 1678 or after 2262 from_time_t
+  // would overflow (undefined behaviour; "9999-12-31T23:59:59Z" did). No status has such times.
+  using std::chrono::system_clock;
+  constexpr auto kLimit =
+      std::chrono::duration_cast<std::chrono::seconds>(system_clock::duration::max()).count() - 1;
+  if (seconds > kLimit || seconds < -kLimit) return std::nullopt;
   return std::chrono::system_clock::from_time_t(seconds) + std::chrono::milliseconds(millis);
 }
 
