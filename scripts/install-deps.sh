@@ -14,6 +14,9 @@ packages=(
   supervisor gnuplot-nox
   # the Debian package (packaging/, ctest -L package / -L systemd): build, man pages, checks
   build-essential debhelper scdoc lintian logrotate
+  # the hardening build (-DCLIMITS_SANITIZE=ON -DCLIMITS_FUZZ=ON with clang): the compiler, its
+  # ASan/UBSan/libFuzzer runtimes, and llvm-symbolizer for readable sanitizer reports
+  clang libclang-rt-14-dev llvm
 )
 
 missing=()
