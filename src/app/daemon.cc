@@ -20,6 +20,7 @@
 #include "control/server.h"
 #include "supervisor/launcher.h"
 #include "supervisor/manager.h"
+#include "supervisor/output_log.h"
 
 namespace climits::app {
 
@@ -246,6 +247,9 @@ int run_daemon(const DaemonOptions& options) {
     exit_code = kExitEnvironmentError;
   }
   daemon.manager.reset();
+  // Output pipes still open now are held by processes that left their cgroups; reading
+  // them would keep the loop, and the manager, alive for as long as those live.
+  supervisor::close_drains(&daemon.loop);
   daemon.signals.close();
   uv_close(reinterpret_cast<uv_handle_t*>(&daemon.status_timer), nullptr);
   uv_run(&daemon.loop, UV_RUN_DEFAULT);  // let the close callbacks free their handles

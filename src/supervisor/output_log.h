@@ -29,6 +29,7 @@ class LogFile {
   // New rotation settings from a reload.
   void set_rotation(std::uint64_t max_size, int keep);
   const std::string& path() const { return path_; }
+  const std::string& program() const { return program_; }
 
  private:
   bool open();
@@ -50,5 +51,10 @@ class LogFile {
 // The pipe closes and frees itself at end of file (when every process holding its write end
 // is gone).
 void drain_into(uv_pipe_t* pipe, std::shared_ptr<LogFile> file);
+
+// At exit: stops and closes every pipe still being drained on `loop` (its write end is held
+// by a process outside the program's cgroup, which may live on), logging each once; returns
+// how many there were.
+std::size_t close_drains(uv_loop_t* loop);
 
 }  // namespace climits::supervisor

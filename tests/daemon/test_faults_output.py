@@ -1,0 +1,181 @@
+"""Faults: programs that close or redirect their output.
+
+- `exec >&-`, `exec 1>/dev/null`, both streams closed, a child that holds the pipe after its
+  parent exits: the manager does not spin (its CPU time stays near zero), says nothing about
+  it (closing one's stdout is the program's business), stderr keeps reaching its file, and a
+  restarted instance writes to the files again;
+- a child that leaves its cgroup (root can) holding the output pipe: the pipe is read while
+  the manager runs, and SIGTERM still ends the manager at once, exit 0, with one warning
+  naming the pipe it stops reading.
+"""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import e2e  # noqa: E402
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_ticks(pid):
+    """utime + stime of a process, in clock ticks."""
+    fields = e2e.proc_stat_fields(pid)
+    return int(fields[11]) + int(fields[12])
+
+
+def sh(script, **extra):
+    program = {"command": ["sh", "-c", script], "start": {"settle": "100ms"}}
+    program.update(extra)
+    return program
+
+
+def read(path):
+    try:
+        with open(path) as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""
+
+
+class OutputFaultsTest(e2e.DaemonTest):
+
+    def ctl(self, *args):
+        ctl = os.path.join(os.path.dirname(e2e.MANAGER), "climits-ctl")
+        return subprocess.run([ctl, "-s", os.path.join(self.dir, "control.sock"), *args],
+                              capture_output=True, text=True, timeout=30)
+
+    def log(self, name, stream):
+        return os.path.join(self.dir, "logs", "%s.%s.log" % (name, stream))
+
+    def test_closed_and_redirected_output(self):
+        both = e2e.unique_marker()
+        runs = "run-%s" % e2e.unique_marker()
+        held = e2e.unique_marker()
+        programs = {
+            "closes_stdout": sh('echo out-before; exec >&-; i=0; '
+                                'while :; do i=$((i+1)); echo "err $i" >&2; sleep 0.1; done'),
+            "to_devnull": sh('echo out-before; exec 1>/dev/null; '
+                             'while :; do echo hidden; echo tick >&2; sleep 0.1; done'),
+            "closes_both": sh('echo out; echo err >&2; exec >&- 2>&-; exec sleep %s' % both),
+            # The child holds stdout and stderr; its parent exits 3 after 0.5 s and is
+            # restarted. Each run writes one line, at its start.
+            "child_holds": sh('sleep %s & echo "%s $$"; sleep 0.5; exit 3' % (held, runs),
+                              restart={"policy": "on-failure",
+                                       "backoff": {"initial": "300ms", "max": "300ms"},
+                                       "limit": {"burst": 1000, "interval": "60s"}}),
+        }
+        daemon = self.daemon(self.write_config(programs))
+        self.wait_running(daemon, programs)
+        both_pid = e2e.wait_until(lambda: e2e.pids_with_cmdline(["sleep", both]), 10,
+                                  "closes_both's sleep")
+        e2e.wait_until(lambda: read(self.log("closes_stdout", "stderr")).count("\n") >= 3, 10,
+                       "closes_stdout writing to stderr")
+
+        # A few seconds of this: no spinning, no log lines but child_holds' restarts.
+        daemon.poll_log()
+        since = len(daemon.lines)
+        err_before = read(self.log("closes_stdout", "stderr")).count("\n")
+        tick_before = read(self.log("to_devnull", "stderr")).count("\n")
+        cpu_before = cpu_ticks(daemon.pid)
+        began = time.monotonic()
+        child_counts = []
+        while time.monotonic() - began < 4.0:
+            child_counts.append(len([p for p in self.cgroups.live_procs("child_holds")
+                                     if e2e.cmdline(p) == ["sleep", held]]))
+            time.sleep(0.05)
+        used = cpu_ticks(daemon.pid) - cpu_before
+        print("manager CPU over 4 s: %d ticks (%d per s)" % (used, TICKS))
+        self.assertLess(used, TICKS * 0.25, "the manager used %d ticks in 4 s" % used)
+        daemon.poll_log()
+        new = daemon.lines[since:]
+        for line in new:
+            self.assertRegex(e2e.line_message(line),
+                             r"^child_holds: (running -> backoff \(pid \d+ exited 3 after"
+                             r"|backoff -> starting \(restart \d+\)"
+                             r"|starting -> running \(alive after)")
+        # Three transitions a run, a run every 0.8 s at least.
+        self.assertLessEqual(len(new), 3 * (4.0 / 0.8 + 1), "\n".join(new))
+        # Each run's child dies with it: never two of them.
+        self.assertEqual(max(child_counts), 1, child_counts)
+
+        # stderr keeps reaching the files; stdout holds only what came before the close.
+        self.assertGreater(read(self.log("closes_stdout", "stderr")).count("\n"), err_before + 20)
+        self.assertGreater(read(self.log("to_devnull", "stderr")).count("\n"), tick_before + 20)
+        self.assertEqual(read(self.log("closes_stdout", "stdout")), "out-before\n")
+        self.assertEqual(read(self.log("to_devnull", "stdout")), "out-before\n")
+        self.assertEqual(read(self.log("closes_both", "stdout")), "out\n")
+        self.assertEqual(read(self.log("closes_both", "stderr")), "err\n")
+        self.assertEqual(self.cgroups.live_procs("closes_both"), both_pid)
+
+        # Every run of child_holds wrote its line, once.
+        starts = len(daemon.find(r"^child_holds: \w+ -> starting "))
+        self.assertGreaterEqual(starts, 4)
+        e2e.wait_until(lambda: read(self.log("child_holds", "stdout")).count(runs) >= starts - 1,
+                       10, "a line for each run of child_holds")
+        lines = read(self.log("child_holds", "stdout")).splitlines()
+        self.assertEqual(len(set(lines)), len(lines), "a run wrote twice: %s" % lines)
+
+        # Restarted, the programs that closed their output write to the files again.
+        for name in ("closes_stdout", "to_devnull", "closes_both"):
+            result = self.ctl("restart", name)
+            self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        for name, text in (("closes_stdout", "out-before\n"), ("to_devnull", "out-before\n"),
+                           ("closes_both", "out\n")):
+            e2e.wait_until(lambda: read(self.log(name, "stdout")) == text * 2, 10,
+                           lambda: "%s's second run to write its stdout: %r"
+                           % (name, read(self.log(name, "stdout"))))
+        e2e.wait_until(lambda: read(self.log("closes_both", "stderr")) == "err\n" * 2, 10,
+                       "closes_both's second run to write its stderr")
+        daemon.poll_log()
+        self.assertEqual(
+            [l for l in daemon.lines if re.match(r"\S+ \S+ (warning|error|critical)", l)], [])
+
+        status, _ = daemon.stop()
+        self.assertEqual(status, 0, daemon.tail())
+        self.assertEqual(self.cgroups.program_dirs(), [])
+
+    def test_escaped_child_holding_the_pipe(self):
+        # The child moves itself to the test's own cgroups (memory and pids): out of reach of
+        # the manager's kill, with the program's stdout still open.
+        escapes = []
+        for hierarchy, mount in (("memory", e2e.MEMORY_MOUNT), ("pids", e2e.PIDS_MOUNT)):
+            if os.path.isdir(mount):
+                escapes.append("echo $$ > %s%s/cgroup.procs"
+                               % (mount, e2e.own_cgroup(hierarchy).rstrip("/")))
+        pidfile = os.path.join(self.dir, "escaped.pid")
+        self.write_text("escape.sh", "#!/bin/sh\n%s\necho $$ > %s\n"
+                        "while :; do echo from-the-escaped-child; sleep 0.1; done\n"
+                        % ("\n".join(escapes), pidfile), mode=0o755)
+        marker = e2e.unique_marker()
+        programs = {"leaves": sh('%s/escape.sh & echo main; exec sleep %s' % (self.dir, marker))}
+        daemon = self.daemon(self.write_config(programs))
+        self.wait_running(daemon, programs)
+        escaped = int(e2e.wait_until(lambda: read(pidfile).strip(), 10, "the escaped child"))
+        self.addCleanup(lambda: e2e.alive(ident) and os.kill(escaped, signal.SIGKILL))
+        ident = e2e.identity(escaped)
+        self.assertNotIn(escaped, self.cgroups.procs("leaves"))
+        out = self.log("leaves", "stdout")
+        e2e.wait_until(lambda: read(out).count("from-the-escaped-child") >= 3, 10,
+                       "the escaped child's output in the file")
+
+        status, took = daemon.stop(timeout=20)
+        self.assertEqual(status, 0, daemon.tail())
+        self.assertLess(took, 5, "the manager took %.1fs to stop" % took)
+        # One warning for each of its two pipes (the child holds stdout and stderr).
+        warnings = daemon.find(r"output pipe")
+        self.assertEqual(len(warnings), 2, daemon.tail())
+        for line, path in zip(warnings, (out, self.log("leaves", "stderr"))):
+            self.assertRegex(e2e.line_message(line),
+                             r"^leaves: its output pipe to %s is still held open by a process "
+                             r"that left its cgroup; no longer reading it$" % re.escape(path))
+        self.assertEqual(self.cgroups.program_dirs(), [])
+        self.assertEqual(e2e.pids_with_cmdline(["sleep", marker]), [])
+
+
+if __name__ == "__main__":
+    e2e.main()
