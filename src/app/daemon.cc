@@ -1,6 +1,7 @@
 #include "app/daemon.h"
 
 #include <malloc.h>
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 #include <uv.h>
@@ -239,6 +240,15 @@ int run_daemon(const DaemonOptions& options) {
   loaded = config::LoadResult{};  // the manager keeps its own copy; `config` is not used again
   ::malloc_trim(0);               // and give the parser's garbage back
   uv_run(&daemon.loop, UV_RUN_DEFAULT);
+
+  // No signal is handled from here on, and closing the signal handles gives SIGHUP and
+  // SIGUSR1 their default action back (terminate): one arriving now (a logrotate, a reload
+  // sent together with the stop) must not turn a clean shutdown into a death by signal.
+  // Blocked, they stay pending and go with the process.
+  sigset_t late;
+  sigemptyset(&late);
+  for (int number : Signals::kNumbers) sigaddset(&late, number);
+  ::pthread_sigmask(SIG_BLOCK, &late, nullptr);
 
   daemon.control.reset();  // removes the socket file
   daemon.control_handler.reset();

@@ -62,6 +62,7 @@ void Manager::shutdown(std::function<void()> done) {
   if (on_shutdown_done_) {
     spdlog::warn("second shutdown request: killing every program now");
     for (auto& runner : runners_) runner->kill_now("shutdown, second request");
+    for (auto& runner : retired_) runner->kill_now("shutdown, second request");
     return;
   }
   on_shutdown_done_ = std::move(done);
@@ -180,6 +181,9 @@ void Manager::finish_shutdown_if_quiet() {
   if (finishing_) return;
   for (const auto& runner : runners_)
     if (!runner->at_rest()) return;
+  // Programs removed by a reload just before the shutdown may still be stopping: exiting
+  // now would leave them running in their cgroups. reap_retired() comes back here.
+  if (!retired_.empty()) return;
   finishing_ = true;
   std::size_t& failures = shutdown_failures_;
   for (auto& runner : runners_) {

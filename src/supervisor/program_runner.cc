@@ -1,6 +1,7 @@
 #include "supervisor/program_runner.h"
 
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <csignal>
 
@@ -206,6 +207,11 @@ void ProgramRunner::perform(Action action) {
     case Action::kill_cgroup:
       if (auto killed = context_.backend.kill_all(program_.name); !killed)
         spdlog::error("{}: killing its cgroup: {}", program_.name, killed.error().message);
+      // libuv hears of exits through SIGCHLD messages on a pipe, and drops them when a flood
+      // of signals (SIGHUP, SIGUSR1) has filled it: the exit of the process being stopped
+      // may have been lost, and the stop would then wait forever. A SIGCHLD of our own makes
+      // libuv look at every child again; it costs nothing when nothing was lost.
+      ::kill(::getpid(), SIGCHLD);
       break;
   }
 }
