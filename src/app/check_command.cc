@@ -1,5 +1,8 @@
 #include "app/check_command.h"
 
+#include <sys/resource.h>
+
+#include "app/daemon.h"
 #include "cgroup/layout.h"
 #include "cgroup/placement.h"
 #include "config/loader.h"
@@ -10,11 +13,13 @@ namespace {
 
 // Says where programs would run. Problems here are warnings: the file can be valid on a
 // machine that cannot run it (an editor, a CI job), and the daemon itself exits 2 for them.
-void report_cgroups(const config::Config& config, std::ostream& out, std::ostream& err) {
+// Returns the cgroup version found, for the descriptor estimate (v1 when none: the larger).
+cgroup::Version report_cgroups(const config::Config& config, std::ostream& out,
+                               std::ostream& err) {
   auto layout = cgroup::detect_layout();
   if (!layout) {
     err << "warning: cgroups: " << layout.error().message << '\n';
-    return;
+    return cgroup::Version::v1;
   }
   out << "cgroups: " << layout->describe() << '\n';
   auto placement = cgroup::inspect_placement(*layout, config.manager.cgroup_root);
@@ -30,6 +35,23 @@ void report_cgroups(const config::Config& config, std::ostream& out, std::ostrea
       err << "warning: programs." << program.name
           << ".memory.oom_group: cgroup v2 only; ignored on this host (cgroup v1)\n";
   }
+  return layout->version;
+}
+
+// The daemon raises its soft open-file limit to the hard one and refuses to start when its
+// estimate is above that: say so here, with this process's limits (under systemd,
+// ExecStartPre runs with the service's).
+void report_descriptors(const config::Config& config, cgroup::Version version,
+                        std::ostream& out, std::ostream& err) {
+  std::size_t needed = estimate_descriptors(config, version == cgroup::Version::v1);
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  out << "file descriptors: about " << needed << " needed; the manager would have "
+      << limit.rlim_max << " (its soft limit " << limit.rlim_cur << ", raised to the hard limit)\n";
+  if (needed > limit.rlim_max)
+    err << "warning: file descriptors: the manager would refuse to start with this file: about "
+        << needed << " needed, more than the limit of " << limit.rlim_max << "; "
+        << descriptor_advice(needed) << '\n';
 }
 
 }  // namespace
@@ -45,7 +67,8 @@ int run_check(const std::string& config_path, std::ostream& out, std::ostream& e
   const auto& programs = loaded.config->programs;
   out << config_path << ": configuration OK, " << programs.size()
       << (programs.size() == 1 ? " program" : " programs") << '\n';
-  report_cgroups(*loaded.config, out, err);
+  auto version = report_cgroups(*loaded.config, out, err);
+  report_descriptors(*loaded.config, version, out, err);
   return kExitOk;
 }
 

@@ -7,6 +7,7 @@
 #include <uv.h>
 
 #include <csignal>
+#include <cstring>
 #include <iostream>
 
 #include "app/check_command.h"
@@ -27,17 +28,39 @@ namespace climits::app {
 
 namespace {
 
-// Every program holds a few descriptors in the manager (an OOM eventfd on v1, the helper's
-// status pipe while starting): raise the soft limit to the hard one, and give programs the
-// usual soft limit back through the helper.
-rlim_t raise_file_limit() {
+// The soft open-file limit is 1024 by default (systemd's too) while the hard one is far
+// higher, and every program holds several descriptors in the manager (estimate_descriptors):
+// like systemd and supervisord's minfds, the manager raises its soft limit to the hard one,
+// and the helper gives programs the original soft limit back (select() users need it).
+struct FileLimit {
+  rlim_t original_soft;  // what programs get
+  rlim_t soft;           // the manager's own, after raising
+};
+
+FileLimit raise_file_limit() {
   rlimit limit{};
-  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return 1024;
-  rlim_t original = limit.rlim_cur;
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return {1024, 1024};
+  FileLimit result{limit.rlim_cur, limit.rlim_cur};
   limit.rlim_cur = limit.rlim_max;
   if (::setrlimit(RLIMIT_NOFILE, &limit) != 0)
-    spdlog::warn("cannot raise the open-file limit: {}", std::strerror(errno));
-  return original;
+    spdlog::warn("cannot raise the open-file limit from {} to {}: {}", result.soft,
+                 limit.rlim_max, std::strerror(errno));
+  else
+    result.soft = limit.rlim_max;
+  return result;
+}
+
+rlim_t current_file_limit() {
+  rlimit limit{};
+  return ::getrlimit(RLIMIT_NOFILE, &limit) == 0 ? limit.rlim_cur : 1024;
+}
+
+// "1000 programs need about 6064 open files, more than the limit of 256": for the start-up
+// refusal and the reload refusal, with the fix.
+std::string too_many_descriptors(std::size_t programs, std::size_t needed, rlim_t limit) {
+  return std::to_string(programs) + (programs == 1 ? " program needs" : " programs need") +
+         " about " + std::to_string(needed) + " open files, more than the open-file limit of " +
+         std::to_string(limit) + " (RLIMIT_NOFILE); " + descriptor_advice(needed);
 }
 
 // The loop's signal handles; each callback is a bridge into the daemon.
@@ -80,6 +103,7 @@ struct Daemon {
   }
   std::string config_path;
   std::optional<config::LogLevel> log_level_override;
+  bool cgroup_v1 = false;  // for the descriptor estimate of a reload
 
   // Re-reads the file; an invalid or missing file changes nothing.
   ReloadOutcome reload() {
@@ -97,6 +121,16 @@ struct Daemon {
                         "); the running configuration stays";
       spdlog::error("reload: {}", outcome.summary);
       for (const auto& error : outcome.errors) spdlog::error("{}", error);
+      return outcome;
+    }
+    // Checked before anything is touched: the old configuration keeps running whole.
+    rlim_t limit = current_file_limit();
+    if (std::size_t needed = estimate_descriptors(*loaded.config, cgroup_v1); needed > limit) {
+      outcome.errors.push_back(
+          too_many_descriptors(loaded.config->programs.size(), needed, limit));
+      outcome.summary = "not enough file descriptors for the new configuration; the running "
+                        "configuration stays";
+      spdlog::error("reload: refused: {}; the running configuration stays", outcome.errors[0]);
       return outcome;
     }
     const auto& before = manager->config().manager;
@@ -158,6 +192,39 @@ bool start_control(Daemon& daemon, control::Listener listener, const control::Ac
 
 }  // namespace
 
+// Counted from the code; keep in step with it.
+// - The manager itself: stdin/out/err, the loop's epoll fd, libuv's two signal pipes, its
+//   async eventfd and its spare fd for accept() under EMFILE, the cgroup root lock, the
+//   control socket, the notify socket, inotify (v2: one for all memory.events watches); and
+//   what is open only for a moment: the write ends and uv_spawn's own error pipe during a
+//   spawn, a cgroup file being read, the configuration file. 32 covers them with room.
+// - Control connections: 32 at a time are set aside. More clients at once may meet EMFILE,
+//   which libuv answers by closing them, or the server by pausing (control/server.cc).
+// - Per program (ProgramRunner, Launcher): the OOM eventfd on v1 (v2 shares the inotify fd);
+//   for each stream that goes to a file, the open log file (LogFile, kept across runs) and,
+//   while it runs, the read end of its pipe; the read end of the helper's status pipe while
+//   it runs. Not counted: a run's pipes that outlive it for a moment (restarts with no
+//   backoff), and pipes held open by processes that left their cgroup.
+std::size_t estimate_descriptors(const config::Config& config, bool cgroup_v1) {
+  constexpr std::size_t kManager = 32;
+  constexpr std::size_t kControl = 32;
+  std::size_t total = kManager + kControl;
+  for (const auto& program : config.programs) {
+    total += 1 + (cgroup_v1 ? 1 : 0);
+    for (const auto* output : {&program.stdout_output, &program.stderr_output})
+      if (output->target == config::OutputTarget::file) total += 2;
+  }
+  return total;
+}
+
+std::string descriptor_advice(std::size_t needed) {
+  // Rounded up to a multiple of 1024: room for growth, and a number people recognise.
+  std::string suggested = std::to_string((needed + 1023) / 1024 * 1024);
+  return "raise it with LimitNOFILE=" + suggested +
+         " in the unit (systemctl edit climits-manager), or ulimit -n " + suggested +
+         " in the shell that starts climits-manager";
+}
+
 int run_daemon(const DaemonOptions& options) {
   auto loaded = config::load_config_file(options.config_path);
   if (!loaded.config) {
@@ -194,6 +261,14 @@ int run_daemon(const DaemonOptions& options) {
     spdlog::error("cgroups: {}", layout.error().message);
     return kExitEnvironmentError;
   }
+  // Checked before any cgroup exists or any program runs: a refusal leaves nothing behind.
+  bool cgroup_v1 = layout->version == cgroup::Version::v1;
+  FileLimit file_limit = raise_file_limit();
+  if (std::size_t needed = estimate_descriptors(config, cgroup_v1); needed > file_limit.soft) {
+    spdlog::error("not enough file descriptors: {}; nothing was started",
+                  too_many_descriptors(config.programs.size(), needed, file_limit.soft));
+    return kExitEnvironmentError;
+  }
   auto backend = cgroup::open_backend(*layout, config.manager.cgroup_root);
   if (!backend) {
     spdlog::error("cgroups: {}", backend.error().message);
@@ -205,16 +280,16 @@ int run_daemon(const DaemonOptions& options) {
     spdlog::error("{}", helper.error().message);
     return kExitEnvironmentError;
   }
-  rlim_t program_file_limit = raise_file_limit();
   ::signal(SIGPIPE, SIG_IGN);
 
   Daemon daemon;
   daemon.config_path = options.config_path;
   daemon.log_level_override = options.log_level;
+  daemon.cgroup_v1 = cgroup_v1;
   uv_loop_init(&daemon.loop);
   uv_timer_init(&daemon.loop, &daemon.status_timer);
   daemon.status_timer.data = &daemon;
-  supervisor::Launcher launcher(&daemon.loop, *helper, program_file_limit);
+  supervisor::Launcher launcher(&daemon.loop, *helper, file_limit.original_soft);
   daemon.manager = std::make_unique<supervisor::Manager>(&daemon.loop, **backend, launcher);
   daemon.signals.start(&daemon.loop, &daemon, [](uv_signal_t* handle, int signal) {
     static_cast<Daemon*>(handle->data)->on_signal(signal);

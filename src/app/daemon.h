@@ -1,5 +1,6 @@
 #pragma once
 // `climits-manager -c FILE`: run the programs of FILE in the foreground until SIGTERM/SIGINT.
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,6 +21,13 @@ struct ReloadOutcome {
   std::vector<std::string> errors;  // configuration errors, or programs a change failed for
   std::string summary;              // "1 added, 0 removed, …" or "configuration not valid: …"
 };
+
+// How many file descriptors the manager holds for `config`, counted from the code: a fixed
+// part for itself and the control socket, and per program what its runner, output files and
+// current run keep open (see daemon.cc). The start-up check, reloads and --check use it.
+std::size_t estimate_descriptors(const config::Config& config, bool cgroup_v1);
+// "raise it: LimitNOFILE=… in the unit …, or ulimit -n …": the fix, for `needed` descriptors.
+std::string descriptor_advice(std::size_t needed);
 
 // Returns the process exit code: 0 after a clean shutdown, 1 for a configuration error,
 // 2 for an environment error.

@@ -1,6 +1,8 @@
 #include "control/server.h"
 
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <exception>
 
@@ -43,23 +45,41 @@ Result<std::unique_ptr<Server>> Server::start(uv_loop_t* loop, Listener listener
   std::unique_ptr<Server> server(
       new Server(loop, std::move(listener), std::move(rule), std::move(respond)));
   int fd = server->listener_.release_fd();
-  server->socket_ = new uv_pipe_t;
-  uv_pipe_init(loop, server->socket_, 0);
-  server->socket_->data = server.get();
-  if (int error = uv_pipe_open(server->socket_, fd); error != 0) {
+  server->spare_fd_ = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (server->spare_fd_ < 0) {
+    int error = errno;
     ::close(fd);
-    return Error{-error, "taking the control socket " + server->path() +
-                             " onto the loop: " + uv_strerror(error)};
+    return Error::from_errno(error, "duplicating the control socket " + server->path());
   }
-  int listening = uv_listen(reinterpret_cast<uv_stream_t*>(server->socket_), SOMAXCONN,
-                            [](uv_stream_t* socket, int status) noexcept {
-                              if (socket->data != nullptr)
-                                static_cast<Server*>(socket->data)->on_connection(status);
-                            });
-  if (listening != 0)
-    return Error{-listening, "listening on the control socket " + server->path() + ": " +
-                                 uv_strerror(listening)};
+  server->pause_timer_ = new uv_timer_t;
+  uv_timer_init(loop, server->pause_timer_);
+  server->pause_timer_->data = server.get();
+  if (int error = server->listen_on(fd); error != 0)
+    return Error{-error, "listening on the control socket " + server->path() + ": " +
+                             uv_strerror(error)};
   return server;
+}
+
+// Takes a descriptor of the listening socket onto the loop (it is closed on failure).
+int Server::listen_on(int fd) {
+  socket_ = new uv_pipe_t;
+  uv_pipe_init(loop_, socket_, 0);
+  socket_->data = this;
+  int error = uv_pipe_open(socket_, fd);
+  if (error != 0) ::close(fd);
+  if (error == 0)
+    error = uv_listen(reinterpret_cast<uv_stream_t*>(socket_), SOMAXCONN,
+                      [](uv_stream_t* socket, int status) noexcept {
+                        if (socket->data != nullptr)
+                          static_cast<Server*>(socket->data)->on_connection(status);
+                      });
+  if (error != 0) {
+    socket_->data = nullptr;
+    uv_close(reinterpret_cast<uv_handle_t*>(socket_),
+             [](uv_handle_t* h) noexcept { delete reinterpret_cast<uv_pipe_t*>(h); });
+    socket_ = nullptr;
+  }
+  return error;
 }
 
 Server::Server(uv_loop_t* loop, Listener listener, AccessRule rule, Respond respond)
@@ -80,10 +100,49 @@ Server::~Server() {
     uv_close(reinterpret_cast<uv_handle_t*>(socket_),
              [](uv_handle_t* h) noexcept { delete reinterpret_cast<uv_pipe_t*>(h); });
   }
+  if (pause_timer_ != nullptr)
+    uv_close(reinterpret_cast<uv_handle_t*>(pause_timer_),
+             [](uv_handle_t* h) noexcept { delete reinterpret_cast<uv_timer_t*>(h); });
+  if (spare_fd_ >= 0) ::close(spare_fd_);
   // listener_ removes the socket file as it goes.
 }
 
+// libuv answers EMFILE itself by closing pending connections with a spare descriptor; it
+// calls back with EMFILE only when that spare is unusable (ENFILE, or a limit lowered below
+// it), and then again at once, forever, as long as a client waits. So the socket leaves the
+// loop for a second (at most one warning a minute), which ends that loop.
+void Server::pause_accepting(int status) {
+  auto now = std::chrono::steady_clock::now();
+  if (last_pause_warning_ == std::chrono::steady_clock::time_point{} ||
+      now - last_pause_warning_ >= std::chrono::minutes(1)) {
+    last_pause_warning_ = now;
+    spdlog::warn("control: cannot accept connections: {}; trying again every second, clients "
+                 "wait (at most one such warning a minute)",
+                 uv_strerror(status));
+  }
+  if (socket_ != nullptr) {  // null when taking it back failed
+    socket_->data = nullptr;
+    uv_close(reinterpret_cast<uv_handle_t*>(socket_),
+             [](uv_handle_t* h) noexcept { delete reinterpret_cast<uv_pipe_t*>(h); });
+    socket_ = nullptr;
+  }
+  uv_timer_start(
+      pause_timer_,
+      [](uv_timer_t* timer) noexcept { static_cast<Server*>(timer->data)->resume_accepting(); },
+      1000, 0);
+}
+
+void Server::resume_accepting() {
+  int fd = ::fcntl(spare_fd_, F_DUPFD_CLOEXEC, 0);
+  int error = fd < 0 ? -errno : listen_on(fd);
+  if (error != 0) pause_accepting(error);  // still out of descriptors
+}
+
 void Server::on_connection(int status) {
+  if (status == UV_EMFILE || status == UV_ENFILE) {
+    pause_accepting(status);
+    return;
+  }
   if (status < 0) {
     spdlog::warn("control: accepting a connection: {}", uv_strerror(status));
     return;

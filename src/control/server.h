@@ -61,12 +61,21 @@ class Server {
   void refuse(Connection& connection, const std::string& message);
   void rearm(Connection& connection);
   void close(Connection& connection);
+  int listen_on(int fd);
+  void pause_accepting(int status);
+  void resume_accepting();
 
   uv_loop_t* loop_;
   Listener listener_;
   AccessRule rule_;
   Respond respond_;
-  uv_pipe_t* socket_ = nullptr;
+  uv_pipe_t* socket_ = nullptr;  // null while accepting is paused
+  // Out of descriptors, libuv can call on_connection() with EMFILE in a loop: the socket then
+  // leaves the loop for a second. This duplicate keeps it listening meanwhile (clients wait
+  // in the backlog) and is what a new handle is made from.
+  int spare_fd_ = -1;
+  uv_timer_t* pause_timer_ = nullptr;
+  std::chrono::steady_clock::time_point last_pause_warning_{};
   std::unordered_set<Connection*> connections_;
   // Reads are handled one at a time on the loop, so one buffer serves every connection;
   // only the bytes of an incomplete line are kept per connection.

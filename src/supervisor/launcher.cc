@@ -45,6 +45,22 @@ std::string octal(mode_t mode) {
   return buffer;
 }
 
+// Out of descriptors (a leak somewhere, or more than the limit was raised for): the spawn
+// fails like any other, through backoff, so nothing spins; the reason names the limit and
+// the fix.
+Error with_descriptor_hint(Error error) {
+  if (error.code == EMFILE) {
+    rlimit limit{};
+    std::string value =
+        ::getrlimit(RLIMIT_NOFILE, &limit) == 0 ? std::to_string(limit.rlim_cur) : "?";
+    error.message += " (the manager is at its open-file limit of " + value +
+                     "; raise LimitNOFILE= in the unit, or ulimit -n)";
+  } else if (error.code == ENFILE) {
+    error.message += " (the system's file table is full: see sysctl fs.file-max)";
+  }
+  return error;
+}
+
 // Closes what the parent still holds once uv_spawn has handed the fds to the child.
 struct FdGuard {
   std::vector<int> fds;
@@ -94,7 +110,7 @@ Result<Launch> Launcher::launch(const config::Program& program,
       case config::OutputTarget::file: {
         int write_end = -1;
         auto pipe = make_output_pipe(loop_, write_end);
-        if (!pipe) return pipe.error();
+        if (!pipe) return with_descriptor_hint(pipe.error());
         (stream == 1 ? result.stdout_pipe : result.stderr_pipe) = *pipe;
         guard.fds.push_back(write_end);
         stdio[stream].flags = UV_INHERIT_FD;
@@ -122,7 +138,8 @@ Result<Launch> Launcher::launch(const config::Program& program,
   }
   int status_pipe[2];
   if (::pipe2(status_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
-    return Error::from_errno(errno, "creating the status pipe for " + program.name);
+    return with_descriptor_hint(
+        Error::from_errno(errno, "creating the status pipe for " + program.name));
   guard.fds.push_back(status_pipe[1]);
   stdio[3].flags = UV_INHERIT_FD;
   stdio[3].data.fd = status_pipe[1];
@@ -170,7 +187,7 @@ Result<Launch> Launcher::launch(const config::Program& program,
     uv_close(reinterpret_cast<uv_handle_t*>(process),
              [](uv_handle_t* h) { delete reinterpret_cast<uv_process_t*>(h); });
     ::close(status_pipe[0]);
-    return Error{-rc, "starting " + helper_path_ + ": " + uv_strerror(rc)};
+    return with_descriptor_hint(Error{-rc, "starting " + helper_path_ + ": " + uv_strerror(rc)});
   }
   result.process = process;
   result.pid = process->pid;

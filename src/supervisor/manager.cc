@@ -48,9 +48,13 @@ Result<void> Manager::start(const config::Config& config) {
   clear_stale_cgroups();
   for (const auto& program : config.programs) {
     auto runner = std::make_unique<ProgramRunner>(context_, program);
-    if (auto prepared = runner->prepare(); !prepared)
+    if (auto prepared = runner->prepare(); !prepared) {
+      // Its cgroup may exist already (the OOM watcher failed, e.g. out of descriptors): the
+      // shutdown that follows only removes the runners it knows.
+      (void)runner->remove_cgroup();
       return Error{prepared.error().code,
                    "program " + program.name + ": " + prepared.error().message};
+    }
     runners_.push_back(std::move(runner));
   }
   for (auto& runner : runners_)

@@ -230,10 +230,12 @@ void ProgramRunner::spawn() {
       this);
   started_at_ = now();
   if (!launched) {
-    // Nothing ran: the same path as a helper that could not exec.
+    // Nothing ran: the same path as a helper that could not exec, and the same words in the
+    // log ("spawn error: …") as in the status.
     pid_ = 0;
-    finish_run(classify_exit(127, 0, launched.error().message, 0, std::chrono::system_clock::now()),
-               std::chrono::milliseconds(0), launched.error().message);
+    auto info =
+        classify_exit(127, 0, launched.error().message, 0, std::chrono::system_clock::now());
+    finish_run(info, std::chrono::milliseconds(0), info.describe());
     return;
   }
   process_ = launched->process;
