@@ -58,6 +58,9 @@ class Backend {
   virtual Result<Warnings> apply(const std::string& program, const Limits& limits) = 0;
   virtual Result<MemoryUsage> usage(const std::string& program) = 0;
   virtual Result<std::uint64_t> oom_kill_count(const std::string& program) = 0;
+  // How many forks the pids limit has refused in the program's cgroup (pids.events "max");
+  // 0 where the cgroup has no pids controller.
+  virtual Result<std::uint64_t> pids_limit_hits(const std::string& program) = 0;
   virtual Result<std::vector<pid_t>> processes(const std::string& program) = 0;
   // Kills every process in the program's cgroup(s) and returns once they are empty.
   virtual Result<void> kill_all(const std::string& program) = 0;

@@ -101,6 +101,11 @@ class BackendV1 final : public Backend {
     return files::read_keyed_counter(memory_dir(program) + "/memory.oom_control", "oom_kill");
   }
 
+  Result<std::uint64_t> pids_limit_hits(const std::string& program) override {
+    if (!pids_root_) return std::uint64_t{0};
+    return files::read_keyed_counter(pids_dir(program) + "/pids.events", "max");
+  }
+
   Result<std::vector<pid_t>> processes(const std::string& program) override {
     return files::read_pids(memory_dir(program) + "/cgroup.procs");
   }

@@ -88,6 +88,12 @@ class BackendV2 final : public Backend {
     return files::read_keyed_counter(path_of(program) + "/memory.events", "oom_kill");
   }
 
+  Result<std::uint64_t> pids_limit_hits(const std::string& program) override {
+    const std::string events = path_of(program) + "/pids.events";
+    if (!files::exists(events)) return std::uint64_t{0};  // the pids controller is not enabled
+    return files::read_keyed_counter(events, "max");
+  }
+
   Result<std::vector<pid_t>> processes(const std::string& program) override {
     return files::read_pids(path_of(program) + "/cgroup.procs");
   }

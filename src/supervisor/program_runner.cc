@@ -160,6 +160,10 @@ void ProgramRunner::handle(Event event, const std::string& cause) {
 void ProgramRunner::enter(State state) {
   uv_timer_stop(timer_);
   auto arm = [this](std::chrono::milliseconds delay) {
+    // libuv counts a timeout from the loop's cached time, taken before this iteration's
+    // callbacks ran: without the update, handling an exit (reaping, killing leftovers,
+    // logging) would be taken off the backoff.
+    uv_update_time(context_.loop);
     uv_timer_start(
         timer_,
         [](uv_timer_t* t) {
@@ -218,6 +222,7 @@ void ProgramRunner::perform(Action action) {
 
 void ProgramRunner::spawn() {
   if (auto count = context_.backend.oom_kill_count(program_.name)) oom_baseline_ = *count;
+  if (auto hits = context_.backend.pids_limit_hits(program_.name)) pids_baseline_ = *hits;
   auto limits = cgroup::limits_of(program_);
   auto launched = context_.launcher.launch(
       program_, context_.backend.entry_files(program_.name, limits),
@@ -257,6 +262,11 @@ void ProgramRunner::on_exit(std::int64_t exit_status, int term_signal) {
   if (oom_watcher_) oom_watcher_->check_now();
   std::uint64_t oom_now = oom_baseline_;
   if (auto count = context_.backend.oom_kill_count(program_.name)) oom_now = *count;
+  // One line per run, not one per refused fork: a fork bomb makes thousands a second.
+  if (auto hits = context_.backend.pids_limit_hits(program_.name); hits && *hits > pids_baseline_)
+    spdlog::warn("{}: its pids limit ({}) refused {} fork{} during this run", program_.name,
+                 program_.pids_max ? std::to_string(*program_.pids_max) : "max",
+                 *hits - pids_baseline_, *hits - pids_baseline_ == 1 ? "" : "s");
   // Daemonized children and workers die with the main process: no copy ever runs twice.
   if (auto killed = context_.backend.kill_all(program_.name); !killed)
     spdlog::error("{}: killing what is left in its cgroup: {}", program_.name,
