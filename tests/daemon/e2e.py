@@ -403,6 +403,12 @@ class DaemonTest(unittest.TestCase):
         else:
             shutil.rmtree(self.dir, ignore_errors=True)
 
+    def ctl(self, *args, timeout=30):
+        """climits-ctl (beside the manager binary) on this test's control socket."""
+        ctl = os.path.join(os.path.dirname(MANAGER), "climits-ctl")
+        return subprocess.run([ctl, "-s", os.path.join(self.dir, "control.sock"), *args],
+                              capture_output=True, text=True, timeout=timeout)
+
     def manager_section(self, **extra):
         section = {
             "cgroup_root": self.cgroups.memory,

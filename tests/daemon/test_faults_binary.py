@@ -47,11 +47,6 @@ def install(source, target):
 
 class BinaryFaultsTest(e2e.DaemonTest):
 
-    def ctl(self, *args, timeout=30):
-        ctl = os.path.join(os.path.dirname(e2e.MANAGER), "climits-ctl")
-        return subprocess.run([ctl, "-s", os.path.join(self.dir, "control.sock"), *args],
-                              capture_output=True, text=True, timeout=timeout)
-
     def status(self, name):
         result = self.ctl("status", name, "--json")
         self.assertEqual(result.returncode, 0, result.stderr)

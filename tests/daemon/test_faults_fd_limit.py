@@ -73,11 +73,6 @@ def severe(lines):
 
 class FdLimitTest(e2e.DaemonTest):
 
-    def ctl(self, *args):
-        ctl = os.path.join(os.path.dirname(e2e.MANAGER), "climits-ctl")
-        return subprocess.run([ctl, "-s", os.path.join(self.dir, "control.sock"), *args],
-                              capture_output=True, text=True, timeout=30)
-
     def sleepers(self, count, marker):
         return {"p%04d" % i: {"command": ["sleep", marker], "start": {"settle": "50ms"}}
                 for i in range(count)}

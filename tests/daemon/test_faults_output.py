@@ -12,7 +12,6 @@
 import os
 import re
 import signal
-import subprocess
 import sys
 import time
 
@@ -43,11 +42,6 @@ def read(path):
 
 
 class OutputFaultsTest(e2e.DaemonTest):
-
-    def ctl(self, *args):
-        ctl = os.path.join(os.path.dirname(e2e.MANAGER), "climits-ctl")
-        return subprocess.run([ctl, "-s", os.path.join(self.dir, "control.sock"), *args],
-                              capture_output=True, text=True, timeout=30)
 
     def log(self, name, stream):
         return os.path.join(self.dir, "logs", "%s.%s.log" % (name, stream))

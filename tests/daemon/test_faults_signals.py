@@ -14,7 +14,6 @@ import json
 import os
 import re
 import signal
-import subprocess
 import sys
 import time
 
@@ -69,11 +68,6 @@ class SignalFaultsTest(e2e.DaemonTest):
             if [e2e.cmdline(p) for p in found[name]] != [["sleep", self.markers[marker]]]:
                 return None
         return found
-
-    def ctl(self, *args):
-        ctl = os.path.join(os.path.dirname(e2e.MANAGER), "climits-ctl")
-        return subprocess.run([ctl, "-s", os.path.join(self.dir, "control.sock"), *args],
-                              capture_output=True, text=True, timeout=30)
 
     def leftovers(self):
         """Processes of any program, anywhere."""

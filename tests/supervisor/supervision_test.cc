@@ -30,6 +30,31 @@ std::string program(const std::string& name, const std::string& command,
   return block;
 }
 
+// A scratch directory a program running as another user can write to (removed at the end).
+struct SharedScratch {
+  std::string dir;
+  SharedScratch() {
+    char name[] = "/tmp/climits-sup-XXXXXX";
+    REQUIRE(::mkdtemp(name) != nullptr);
+    dir = name;
+    ::chmod(dir.c_str(), 0777);
+  }
+  ~SharedScratch() { std::filesystem::remove_all(dir); }
+  SharedScratch(const SharedScratch&) = delete;
+  SharedScratch& operator=(const SharedScratch&) = delete;
+
+  // The text of `file` in it once it has `lines` lines, or what it has after 5 s.
+  std::string text_once(SupervisorHarness& h, const std::string& file, long lines) const {
+    std::string text;
+    h.run_until([&] {
+      std::ifstream in(dir + "/" + file);
+      text.assign(std::istreambuf_iterator<char>(in), {});
+      return std::count(text.begin(), text.end(), '\n') >= lines;
+    }, std::chrono::seconds(5));
+    return text;
+  }
+};
+
 std::string restart(const std::string& policy) {
   return "    restart: {policy: " + policy +
          ", backoff: {initial: 5s, max: 5s, jitter: 0}, limit: {burst: 10, interval: 60s}}\n";
@@ -196,10 +221,8 @@ TEST_CASE("a stop during backoff cancels the restart") {
 
 TEST_CASE("user, umask, directory and environment are applied before exec") {
   SupervisorHarness h;
-  char dir_template[] = "/tmp/climits-sup-XXXXXX";
-  REQUIRE(::mkdtemp(dir_template) != nullptr);
-  std::string dir = dir_template;
-  ::chmod(dir.c_str(), 0777);
+  SharedScratch scratch;
+  const std::string& dir = scratch.dir;
   // id -G: root's supplementary groups are dropped (setgroups before setgid before setuid),
   // only nobody's own remain.
   h.start("  who:\n    command: [\"sh\", \"-c\", \"id -un > out; umask >> out; pwd >> out; "
@@ -208,24 +231,16 @@ TEST_CASE("user, umask, directory and environment are applied before exec") {
           "    environment: {GREETING: hello}\n    stdout: {file: \"null\"}\n"
           "    start: {settle: 100ms}\n");
   REQUIRE(h.wait_for_state("who", State::running));
-  std::string text;
-  h.run_until([&] {
-    std::ifstream in(dir + "/out");
-    text.assign(std::istreambuf_iterator<char>(in), {});
-    return std::count(text.begin(), text.end(), '\n') >= 7;
-  }, 5s);
+  std::string text = scratch.text_once(h, "out", 7);
   CHECK(text == "nobody\n0027\n" + dir + "\nhello\n65534\n65534\n65534\n");
   h.runner("who").stop("test");
   REQUIRE(h.wait_for_state("who", State::stopped));
-  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("a program run as another user cannot raise its limit or leave its cgroup") {
   SupervisorHarness h;
-  char dir_template[] = "/tmp/climits-sup-XXXXXX";
-  REQUIRE(::mkdtemp(dir_template) != nullptr);
-  std::string dir = dir_template;
-  ::chmod(dir.c_str(), 0777);
+  SharedScratch scratch;
+  const std::string& dir = scratch.dir;
   // Every write is tried and its outcome recorded; the cgroup files are root's, 0644.
   std::string script =
       "cg=/sys/fs/cgroup/memory$(grep -E '^[0-9]+:([^:]*,)?memory(,[^:]*)?:' /proc/self/cgroup "
@@ -237,20 +252,13 @@ TEST_CASE("a program run as another user cannot raise its limit or leave its cgr
   h.start(program("jailed", "[\"sh\", \"-c\", \"" + script + "\"]",
                   "    user: nobody\n    directory: " + dir + "\n"));
   REQUIRE(h.wait_for_state("jailed", State::running));
-  std::string text;
-  h.run_until([&] {
-    std::ifstream in(dir + "/out");
-    text.assign(std::istreambuf_iterator<char>(in), {});
-    return std::count(text.begin(), text.end(), '\n') >= 4;
-  }, 5s);
-  CHECK(text == "refused\nrefused\nrefused\nrefused\n");
+  CHECK(scratch.text_once(h, "out", 4) == "refused\nrefused\nrefused\nrefused\n");
   std::ifstream limit(h.runner("jailed").status().cgroup + "/memory.limit_in_bytes");
   std::uint64_t bytes = 0;
   limit >> bytes;
   CHECK(bytes == 32u << 20);
   h.runner("jailed").stop("test");
   REQUIRE(h.wait_for_state("jailed", State::stopped));
-  std::filesystem::remove_all(dir);
 }
 
 }  // TEST_SUITE
