@@ -16,6 +16,9 @@
 #include <unistd.h>
 
 static volatile sig_atomic_t go = 0;
+/* Every block is chained from here: clang drops a malloc and memset whose block nothing
+ * refers to. */
+static void* volatile held = NULL;
 
 static void on_usr1(int sig) {
   (void)sig;
@@ -52,5 +55,7 @@ int main(int argc, char** argv) {
     char* block_memory = malloc(size);
     if (block_memory == NULL) return 1;
     memset(block_memory, 0x5A, size);
+    *(void**)block_memory = held;
+    held = block_memory;
   }
 }

@@ -6,6 +6,10 @@
 #include <string.h>
 #include <time.h>
 
+/* Every block is chained from here. A block nothing refers to is dead to the compiler, and
+ * clang removes the malloc and the memset altogether: the program would never grow. */
+static void* volatile held = NULL;
+
 int main(int argc, char** argv) {
   long step_mib = argc > 1 ? atol(argv[1]) : 4;
   long pause_ms = argc > 2 ? atol(argv[2]) : 100;
@@ -22,6 +26,8 @@ int main(int argc, char** argv) {
       return 1;
     }
     memset(block, 0xA5, (size_t)step_mib << 20); /* touch it: only used pages are charged */
+    *(void**)block = held;
+    held = block;
     total += step_mib;
     printf("leaky: holding %ld MiB\n", total);
     fflush(stdout);
