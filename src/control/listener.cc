@@ -61,6 +61,14 @@ Result<bool> someone_listens(const sockaddr_un& address, const std::string& path
   }
 }
 
+// The refusal when another manager serves the path: found by connecting, or by bind().
+Error already_running(const std::string& path) {
+  return Error{EADDRINUSE, "another climits-manager is already running on the control socket " +
+                               path +
+                               " (stop it first, or give this one another "
+                               "manager.control_socket)"};
+}
+
 }  // namespace
 
 Result<Listener> Listener::open(const std::string& path, std::optional<gid_t> group) {
@@ -83,12 +91,7 @@ Result<Listener> Listener::open(const std::string& path, std::optional<gid_t> gr
     auto live = someone_listens(*address, path);
     if (!live) return live.error();
     if (*live)
-      return Error{EADDRINUSE,
-                   "another climits-manager is already running on the control "
-                   "socket " +
-                       path +
-                       " (stop it first, or give this one another "
-                       "manager.control_socket)"};
+      return already_running(path);
     if (::unlink(path.c_str()) != 0 && errno != ENOENT)
       return Error::from_errno(errno, "removing the stale socket " + path);
     listener.replaced_stale_ = true;
@@ -104,12 +107,7 @@ Result<Listener> Listener::open(const std::string& path, std::optional<gid_t> gr
   ::umask(old_umask);
   if (bound != 0) {
     if (bind_error == EADDRINUSE)
-      return Error{EADDRINUSE,
-                   "another climits-manager is already running on the control "
-                   "socket " +
-                       path +
-                       " (stop it first, or give this one another "
-                       "manager.control_socket)"};
+      return already_running(path);
     return Error::from_errno(bind_error, "binding the control socket " + path);
   }
   listener.bound_ = true;
