@@ -704,7 +704,8 @@ LoadResult load_config_text(std::string_view text, const std::string& file_name,
   try {
     document = load_first_document(text, scan);
   } catch (const YAML::Exception& e) {
-    std::string message = e.msg;
+    // yaml-cpp's messages can carry a byte of the file ("unknown escape character: \r").
+    std::string message = printable(e.msg);
     if (message == "bad file" || message.find("depth") != std::string::npos)
       message = "nesting is too deep";
     message += tab_indented(text, e.mark.line) ? " (indent with spaces: YAML does not allow tabs)"

@@ -10,6 +10,26 @@
 
 namespace climits::config {
 
+namespace {
+// Control bytes as \xNN: an error stays one printable line whatever the file holds.
+void append_printable(std::string& out, unsigned char c) {
+  if (c < 0x20 || c == 0x7f) {
+    static const char kHex[] = "0123456789abcdef";
+    out += "\\x";
+    out += kHex[c >> 4];
+    out += kHex[c & 15];
+  } else {
+    out += static_cast<char>(c);
+  }
+}
+}  // namespace
+
+std::string printable(const std::string& text) {
+  std::string out;
+  for (unsigned char c : text) append_printable(out, c);
+  return out;
+}
+
 // Quotes a scalar for a message; binary garbage and long values stay readable and bounded.
 std::string quote(const std::string& text) {
   std::string out = "\"";
@@ -23,13 +43,8 @@ std::string quote(const std::string& text) {
     if (c == '"' || c == '\\') {
       out += '\\';
       out += static_cast<char>(c);
-    } else if (c < 0x20 || c == 0x7f) {
-      static const char kHex[] = "0123456789abcdef";
-      out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
     } else {
-      out += static_cast<char>(c);
+      append_printable(out, c);
     }
   }
   return out + "\"";

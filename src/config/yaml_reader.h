@@ -87,6 +87,8 @@ std::string describe_node(const YAML::Node& node);
 
 // A scalar quoted for a message: control bytes escaped, long values cut.
 std::string quote(const std::string& text);
+// The text with control bytes written as \xNN (for messages that carry the file's bytes).
+std::string printable(const std::string& text);
 
 // Whether a scalar was written plain (not quoted, no tag): only plain scalars are numbers
 // and booleans, as in YAML itself.
