@@ -7,6 +7,8 @@ packages=(
   # build
   g++ cmake make pkg-config
   libyaml-cpp-dev libuv1-dev libspdlog-dev doctest-dev libcli11-dev nlohmann-json3-dev
+  # climits-exec, the per-start helper, is linked statically against musl (CMakeLists.txt)
+  musl-tools
   # tests: schema validation, and the cgroup v2 VM (qemu under TCG, busybox initramfs)
   python3 python3-jsonschema python3-yaml
   qemu-system-x86 busybox-static xz-utils cpio

@@ -1,6 +1,5 @@
 #include "app/daemon.h"
 
-#include <malloc.h>
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
@@ -202,9 +201,11 @@ bool start_control(Daemon& daemon, control::Listener listener, const control::Ac
 //   which libuv answers by closing them, or the server by pausing (control/server.cc).
 // - Per program (ProgramRunner, Launcher): the OOM eventfd on v1 (v2 shares the inotify fd);
 //   for each stream that goes to a file, the open log file (LogFile, kept across runs) and,
-//   while it runs, the read end of its pipe; the read end of the helper's status pipe while
-//   it runs. Not counted: a run's pipes that outlive it for a moment (restarts with no
-//   backoff), and pipes held open by processes that left their cgroup.
+//   while it runs, the read end of its pipe; the read end of the helper's status pipe until
+//   the helper has exec'd (StatusReports closes it then; counted for every program, as a
+//   start of all of them may find their helpers slow). Not counted: a run's pipes that
+//   outlive it for a moment (restarts with no backoff), and pipes held open by processes
+//   that left their cgroup.
 std::size_t estimate_descriptors(const config::Config& config, bool cgroup_v1) {
   constexpr std::size_t kManager = 32;
   constexpr std::size_t kControl = 32;
@@ -295,7 +296,9 @@ int run_daemon(const DaemonOptions& options) {
     static_cast<Daemon*>(handle->data)->on_signal(signal);
   });
   int exit_code = kExitOk;
-  if (auto started = daemon.manager->start(config); !started) {
+  // The manager takes the configuration over (one copy fewer to fork with; `config` is
+  // not used again).
+  if (auto started = daemon.manager->start(std::move(*loaded.config)); !started) {
     spdlog::error("{}", started.error().message);
     exit_code = kExitEnvironmentError;
     daemon.manager->shutdown([&daemon] { uv_stop(&daemon.loop); });
@@ -312,8 +315,6 @@ int run_daemon(const DaemonOptions& options) {
       daemon.notifier.send("READY=1\nSTATUS=" + daemon.manager->summary());
     }
   }
-  loaded = config::LoadResult{};  // the manager keeps its own copy; `config` is not used again
-  ::malloc_trim(0);               // and give the parser's garbage back
   uv_run(&daemon.loop, UV_RUN_DEFAULT);
 
   // No signal is handled from here on, and closing the signal handles gives SIGHUP and

@@ -53,9 +53,16 @@ class Backend {
   virtual std::vector<std::string> entry_files(const std::string& program,
                                                const Limits& limits) const = 0;
 
-  virtual Result<void> create(const std::string& program, const Limits& limits) = 0;
-  // Writes every limit (unset ones as "no limit"), for a new or a live cgroup.
-  virtual Result<Warnings> apply(const std::string& program, const Limits& limits) = 0;
+  // Makes the program's cgroup(s); true when made just now, their files then holding the
+  // kernel's defaults.
+  virtual Result<bool> create(const std::string& program, const Limits& limits) = 0;
+  // What a cgroup's limit files hold before apply(): the kernel's defaults (create() made it
+  // just now) or anything (an older cgroup, a live one on reload).
+  enum class Holds { kernel_defaults, anything };
+  // Makes the cgroup's limits what `limits` asks (unset ones: no limit), for a new or a live
+  // cgroup. With Holds::kernel_defaults the writes that would only repeat a default are left
+  // out: most programs set one limit, and a start of many waits for every cgroup write.
+  virtual Result<Warnings> apply(const std::string& program, const Limits& limits, Holds holds) = 0;
   virtual Result<MemoryUsage> usage(const std::string& program) = 0;
   virtual Result<std::uint64_t> oom_kill_count(const std::string& program) = 0;
   // How many forks the pids limit has refused in the program's cgroup (pids.events "max");

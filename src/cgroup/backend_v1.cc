@@ -46,27 +46,37 @@ class BackendV1 final : public Backend {
     return files;
   }
 
-  Result<void> create(const std::string& program, const Limits&) override {
-    if (auto made = files::make_dir(memory_dir(program)); !made) return made;
-    if (pids_root_) return files::make_dir(pids_dir(program));
-    return success();
+  Result<bool> create(const std::string& program, const Limits&) override {
+    auto memory = files::make_dir(memory_dir(program));
+    if (!memory) return memory;
+    if (!pids_root_) return *memory;
+    auto pids = files::make_dir(pids_dir(program));
+    if (!pids) return pids;
+    return *memory && *pids;
   }
 
-  Result<Warnings> apply(const std::string& program, const Limits& limits) override {
+  Result<Warnings> apply(const std::string& program, const Limits& limits, Holds holds) override {
+    // A cgroup made just now has no limits and its parent's swappiness (the kernel copies it
+    // at mkdir): only what differs from that is written.
+    const bool fresh = holds == Holds::kernel_defaults;
     Warnings warnings;
     const std::string dir = memory_dir(program);
     const auto& memory = limits.memory;
-    if (auto written = apply_hard_limits(dir, memory, warnings); !written) return written.error();
-    if (auto written = write_file(dir + "/memory.soft_limit_in_bytes", limit_text(memory.high));
-        !written)
+    if (auto written = apply_hard_limits(dir, memory, fresh, warnings); !written)
       return written.error();
+    if (!fresh || memory.high) {
+      if (auto written = write_file(dir + "/memory.soft_limit_in_bytes", limit_text(memory.high));
+          !written)
+        return written.error();
+    }
     // Without a swappiness of its own, a cgroup follows its parent's: write that back, so
     // that removing the key on reload really undoes it.
     std::string swappiness;
     if (memory.swappiness) {
       swappiness = std::to_string(*memory.swappiness);
-    } else if (auto parent = read_file(memory_root_ + "/memory.swappiness")) {
-      swappiness = std::string(trim(*parent));
+    } else if (!fresh) {
+      if (auto parent = read_file(memory_root_ + "/memory.swappiness"))
+        swappiness = std::string(trim(*parent));
     }
     if (!swappiness.empty()) {
       if (auto written = write_file(dir + "/memory.swappiness", swappiness); !written)
@@ -75,9 +85,11 @@ class BackendV1 final : public Backend {
     if (memory.oom_group)
       warnings.push_back("memory.oom_group is cgroup v2 only; ignored on cgroup v1");
     if (pids_root_) {
-      std::string value = limits.pids_max ? std::to_string(*limits.pids_max) : "max";
-      if (auto written = write_file(pids_dir(program) + "/pids.max", value); !written)
-        return written.error();
+      if (!fresh || limits.pids_max) {
+        std::string value = limits.pids_max ? std::to_string(*limits.pids_max) : "max";
+        if (auto written = write_file(pids_dir(program) + "/pids.max", value); !written)
+          return written.error();
+      }
     } else if (limits.pids_max) {
       warnings.push_back("pids_max is ignored: no cgroup v1 pids hierarchy is mounted");
     }
@@ -175,13 +187,14 @@ class BackendV1 final : public Backend {
   // memory.limit_in_bytes and memory.memsw.limit_in_bytes (memory + swap) must keep
   // memsw >= limit at every step, so the order of the two writes depends on the direction.
   Result<void> apply_hard_limits(const std::string& dir, const config::MemorySettings& memory,
-                                 Warnings& warnings) {
+                                 bool fresh, Warnings& warnings) {
     const std::string limit_file = dir + "/memory.limit_in_bytes";
     const std::string memsw_file = dir + "/memory.memsw.limit_in_bytes";
-    if (!files::exists(memsw_file)) {
+    if (!swap_accounting(memsw_file)) {
       if (memory.swap_max)
         warnings.push_back("swap_max is ignored: swap accounting is off (no memory.memsw.* "
                            "files; boot with swapaccount=1)");
+      if (fresh && !memory.max) return success();
       return write_limit(limit_file, memory.max);
     }
     config::ByteLimit memsw;
@@ -189,6 +202,13 @@ class BackendV1 final : public Backend {
     if (!memory.max && memory.swap_max)
       warnings.push_back("swap_max has no effect without max on cgroup v1 (memory+swap is "
                          "limited as max + swap_max)");
+    if (fresh) {
+      // memsw is unlimited: the limit fits under it, and memsw follows only if it is set.
+      if (memory.max)
+        if (auto w = write_limit(limit_file, memory.max); !w) return w;
+      if (memsw) return write_limit(memsw_file, memsw);
+      return success();
+    }
     auto current_memsw = files::read_number(memsw_file);
     if (!current_memsw) return current_memsw.error();
     // The new limit fits under the current memsw: write it first, then memsw (which is at
@@ -200,6 +220,13 @@ class BackendV1 final : public Backend {
     }
     if (auto w = write_limit(memsw_file, memsw); !w) return w;
     return write_limit(limit_file, memory.max);
+  }
+
+  // Swap accounting is fixed at boot (swapaccount=): looked up once, in the first program's
+  // cgroup, and remembered.
+  bool swap_accounting(const std::string& memsw_file) {
+    if (!swap_accounting_) swap_accounting_ = files::exists(memsw_file);
+    return *swap_accounting_;
   }
 
   static Result<void> write_limit(const std::string& file, const config::ByteLimit& limit) {
@@ -214,6 +241,7 @@ class BackendV1 final : public Backend {
 
   std::string memory_root_;
   std::optional<std::string> pids_root_;
+  std::optional<bool> swap_accounting_;
 };
 
 }  // namespace

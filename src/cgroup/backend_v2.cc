@@ -34,39 +34,51 @@ class BackendV2 final : public Backend {
     return {path_of(program) + "/cgroup.procs"};
   }
 
-  Result<void> create(const std::string& program, const Limits&) override {
+  Result<bool> create(const std::string& program, const Limits&) override {
     return files::make_dir(path_of(program));
   }
 
-  Result<Warnings> apply(const std::string& program, const Limits& limits) override {
+  Result<Warnings> apply(const std::string& program, const Limits& limits, Holds holds) override {
+    // A cgroup made just now has every limit at "max" and oom.group at 0: a setting is
+    // written when it differs from that, or always when the cgroup may hold anything.
+    const bool any = holds == Holds::anything;
     Warnings warnings;
     const std::string dir = path_of(program);
     const auto& memory = limits.memory;
     // memory.high first: lowering max below usage makes the kernel reclaim (or OOM-kill)
     // right away, and a high above the new max is harmless.
-    if (auto w = write_file(dir + "/memory.high", limit_text(memory.high)); !w) return w.error();
-    if (auto w = write_file(dir + "/memory.max", limit_text(memory.max)); !w) return w.error();
-    if (files::exists(dir + "/memory.swap.max")) {
-      if (auto w = write_file(dir + "/memory.swap.max", limit_text(memory.swap_max)); !w)
-        return w.error();
-    } else if (memory.swap_max) {
-      warnings.push_back("swap_max is ignored: this kernel has no memory.swap.max (swap "
-                         "accounting off; boot with swapaccount=1)");
+    if (any || memory.high)
+      if (auto w = write_file(dir + "/memory.high", limit_text(memory.high)); !w) return w.error();
+    if (any || memory.max)
+      if (auto w = write_file(dir + "/memory.max", limit_text(memory.max)); !w) return w.error();
+    if (any || memory.swap_max) {
+      if (files::exists(dir + "/memory.swap.max")) {
+        if (auto w = write_file(dir + "/memory.swap.max", limit_text(memory.swap_max)); !w)
+          return w.error();
+      } else if (memory.swap_max) {
+        warnings.push_back(
+            "swap_max is ignored: this kernel has no memory.swap.max (swap "
+            "accounting off; boot with swapaccount=1)");
+      }
     }
     if (memory.swappiness)
       warnings.push_back("memory.swappiness is cgroup v1 only; cgroup v2 has no per-cgroup "
                          "swappiness, ignored");
-    if (files::exists(dir + "/memory.oom.group")) {
-      if (auto w = write_file(dir + "/memory.oom.group", memory.oom_group ? "1" : "0"); !w)
-        return w.error();
-    } else if (memory.oom_group) {
-      warnings.push_back("memory.oom_group is ignored: this kernel has no memory.oom.group");
+    if (any || memory.oom_group) {
+      if (files::exists(dir + "/memory.oom.group")) {
+        if (auto w = write_file(dir + "/memory.oom.group", memory.oom_group ? "1" : "0"); !w)
+          return w.error();
+      } else if (memory.oom_group) {
+        warnings.push_back("memory.oom_group is ignored: this kernel has no memory.oom.group");
+      }
     }
-    if (files::exists(dir + "/pids.max")) {
-      if (auto w = write_file(dir + "/pids.max", limit_text(limits.pids_max)); !w)
-        return w.error();
-    } else if (limits.pids_max) {
-      warnings.push_back("pids_max is ignored: the pids controller is not enabled in " + root_);
+    if (any || limits.pids_max) {
+      if (files::exists(dir + "/pids.max")) {
+        if (auto w = write_file(dir + "/pids.max", limit_text(limits.pids_max)); !w)
+          return w.error();
+      } else if (limits.pids_max) {
+        warnings.push_back("pids_max is ignored: the pids controller is not enabled in " + root_);
+      }
     }
     return warnings;
   }

@@ -55,8 +55,9 @@ Result<std::vector<pid_t>> read_pids(const std::string& procs_path) {
   return pids;
 }
 
-Result<void> make_dir(const std::string& path) {
-  if (::mkdir(path.c_str(), 0755) == 0 || errno == EEXIST) return success();
+Result<bool> make_dir(const std::string& path) {
+  if (::mkdir(path.c_str(), 0755) == 0) return true;
+  if (errno == EEXIST) return false;
   return Error::from_errno(errno, "creating cgroup " + path);
 }
 

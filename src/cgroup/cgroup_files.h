@@ -23,8 +23,8 @@ Result<std::uint64_t> read_number(const std::string& path);
 // dropped: kill(0, …) would signal our own process group.
 Result<std::vector<pid_t>> read_pids(const std::string& procs_path);
 
-// mkdir that accepts an existing directory.
-Result<void> make_dir(const std::string& path);
+// mkdir that accepts an existing directory: true when it made it now.
+Result<bool> make_dir(const std::string& path);
 
 // rmdir that accepts a missing directory and retries while the kernel still reports the
 // cgroup busy (a killed process can take a moment to leave it).

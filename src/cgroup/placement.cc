@@ -31,7 +31,7 @@ Result<void> make_dirs(const std::string& path) {
   for (const auto& part : std::filesystem::path(path)) {
     partial = (std::filesystem::path(partial) / part).string();
     if (partial == "/" || files::exists(partial)) continue;
-    if (auto made = files::make_dir(partial); !made) return made;
+    if (auto made = files::make_dir(partial); !made) return made.error();
   }
   return success();
 }

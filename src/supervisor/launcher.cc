@@ -4,10 +4,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <charconv>
+#include <cstring>
 #include <filesystem>
 #include <map>
 
 #include "build_info.h"
+#include "supervisor/identity.h"
 
 extern char** environ;
 
@@ -87,6 +90,12 @@ Launcher::Launcher(uv_loop_t* loop, std::string helper_path, rlim_t nofile_soft)
 Result<Launch> Launcher::launch(const config::Program& program,
                                 const std::vector<std::string>& entry_files, uv_exit_cb on_exit,
                                 void* data) {
+  // Names are resolved here, before anything is made: an unknown user fails the start
+  // without a fork, with the words the helper used to write.
+  auto identity = resolve_identity(program.user, program.group);
+  if (!identity) return identity.error();
+  // Earlier helpers have exec'd by now, most of them: their pipes need not reach this fork.
+  reports_.sweep();
   FdGuard guard;
   Launch result{};
   // On failure the read ends made so far are closed again.
@@ -146,8 +155,10 @@ Result<Launch> Launcher::launch(const config::Program& program,
 
   std::vector<std::string> args{helper_path_};
   for (const auto& file : entry_files) args.insert(args.end(), {"--procs", file});
-  if (program.user) args.insert(args.end(), {"--user", *program.user});
-  if (program.group) args.insert(args.end(), {"--group", *program.group});
+  if (*identity) {
+    auto identity_args = identity_arguments(**identity);
+    args.insert(args.end(), identity_args.begin(), identity_args.end());
+  }
   if (program.umask) args.insert(args.end(), {"--umask", octal(*program.umask)});
   args.insert(args.end(), {"--dir", program.directory, "--nofile", std::to_string(nofile_soft_),
                            "--status-fd", "3", "--"});
@@ -191,19 +202,21 @@ Result<Launch> Launcher::launch(const config::Program& program,
   }
   result.process = process;
   result.pid = process->pid;
-  result.status_fd = status_pipe[0];
+  reports_.add(process->pid, status_pipe[0]);
   pipe_guard.armed = false;
   return result;
 }
 
-std::optional<std::string> Launcher::take_spawn_error(int status_fd) {
-  if (status_fd < 0) return std::nullopt;
-  std::string message;
-  char buffer[1024];
-  ssize_t n;
-  while ((n = ::read(status_fd, buffer, sizeof buffer)) > 0) message.append(buffer, n);
-  ::close(status_fd);
-  if (message.empty()) return std::nullopt;
+std::optional<std::string> Launcher::take_spawn_error(int pid) {
+  auto taken = reports_.take(pid);
+  if (!taken) return std::nullopt;
+  const std::string& report = *taken;
+  // "ERRNO what" (climits_exec.c): the system error is worded here, by the manager's libc.
+  int error = 0;
+  auto [end, ec] = std::from_chars(report.data(), report.data() + report.size(), error);
+  if (ec != std::errc() || end == report.data() + report.size() || *end != ' ') return report;
+  std::string message = report.substr(static_cast<std::size_t>(end - report.data()) + 1);
+  if (error != 0) message += std::string(": ") + std::strerror(error);
   return message;
 }
 

@@ -1,8 +1,8 @@
 #pragma once
 // Starts one run of a program with uv_spawn, through the climits-exec helper, so the process
 // is in its cgroup(s), with its user, umask and directory, before its first instruction.
-// The helper reports a failure before exec on a close-on-exec pipe: the read end comes back
-// to the caller, who reads it once the process has exited.
+// The helper reports a failure before exec on a close-on-exec pipe, which the launcher keeps
+// (StatusReports) until the process's exit asks for it.
 #include <sys/resource.h>
 #include <uv.h>
 
@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "config/model.h"
+#include "supervisor/status_reports.h"
 #include "util/result.h"
 
 namespace climits::supervisor {
@@ -17,7 +18,6 @@ namespace climits::supervisor {
 struct Launch {
   uv_process_t* process;  // owned by the caller: uv_close it after its exit callback
   int pid;
-  int status_fd;  // read end of the helper's status pipe (non-blocking, close-on-exec)
   // Read ends of the output pipes for streams that go to a file (nullptr otherwise; a merged
   // stderr shares stdout's pipe). Owned by the caller, ready for drain_into().
   uv_pipe_t* stdout_pipe = nullptr;
@@ -33,8 +33,12 @@ class Launcher {
   Result<Launch> launch(const config::Program& program, const std::vector<std::string>& entry_files,
                         uv_exit_cb on_exit, void* data);
 
-  // Reads what the helper reported before exec (nothing if exec succeeded), and closes fd.
-  static std::optional<std::string> take_spawn_error(int status_fd);
+  // At the exit of `pid`: what its helper reported before exec (nothing if exec succeeded).
+  std::optional<std::string> take_spawn_error(int pid);
+  // The exit of `pid` will not be asked about (its runner is gone).
+  void forget(int pid) { reports_.forget(pid); }
+  // Status pipes still open (tests: they must not pile up).
+  std::size_t open_status_pipes() const { return reports_.open_pipes(); }
 
   const std::string& helper_path() const { return helper_path_; }
 
@@ -43,6 +47,7 @@ class Launcher {
   std::string helper_path_;
   rlim_t nofile_soft_;
   std::vector<std::string> base_environment_;  // the manager's own, taken once
+  StatusReports reports_;
 };
 
 // Where the helper is: beside the running binary (a build tree), else the install location.

@@ -33,7 +33,7 @@ class Manager {
 
   // Removes stale program cgroups, prepares every program's cgroup and starts the autostart
   // ones. An error (a cgroup that cannot be made) is fatal at start-up.
-  Result<void> start(const config::Config& config);
+  Result<void> start(config::Config config);
 
   // Stops every program in parallel; when all are down, removes their cgroups and calls
   // `done`. A second call kills what is still stopping.

@@ -22,13 +22,19 @@ const char* restart_policy_name(config::RestartPolicy policy) {
   }
   return "?";
 }
+// One random_device for every runner: constructing one probes the CPU (a VM exit under a
+// hypervisor) or opens /dev/urandom, which a start of thousands would pay per program.
+unsigned jitter_seed() {
+  static std::random_device device;
+  return device();
+}
 }  // namespace
 
 ProgramRunner::ProgramRunner(RunnerContext& context, config::Program program)
     : context_(context),
       program_(std::move(program)),
       tracker_(program_.restart),
-      random_(std::random_device{}()) {
+      random_(jitter_seed()) {
   timer_ = new uv_timer_t;
   uv_timer_init(context_.loop, timer_);
   timer_->data = this;
@@ -40,8 +46,10 @@ ProgramRunner::~ProgramRunner() {
   uv_timer_stop(timer_);
   uv_close(reinterpret_cast<uv_handle_t*>(timer_),
            [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
-  if (process_ != nullptr) process_->data = nullptr;  // its exit will find no owner
-  if (status_fd_ >= 0) ::close(status_fd_);
+  if (process_ != nullptr) {
+    process_->data = nullptr;  // its exit will find no owner
+    context_.launcher.forget(pid_);
+  }
 }
 
 std::chrono::milliseconds ProgramRunner::now() const {
@@ -50,8 +58,11 @@ std::chrono::milliseconds ProgramRunner::now() const {
 
 Result<void> ProgramRunner::prepare() {
   auto limits = cgroup::limits_of(program_);
-  if (auto created = context_.backend.create(program_.name, limits); !created) return created;
-  auto applied = context_.backend.apply(program_.name, limits);
+  auto created = context_.backend.create(program_.name, limits);
+  if (!created) return created.error();
+  using Holds = cgroup::Backend::Holds;
+  auto applied = context_.backend.apply(program_.name, limits,
+                                        *created ? Holds::kernel_defaults : Holds::anything);
   if (!applied) return applied.error();
   for (const auto& warning : *applied) spdlog::warn("{}: {}", program_.name, warning);
   auto watcher = context_.backend.watch_oom(
@@ -59,6 +70,7 @@ Result<void> ProgramRunner::prepare() {
       [this](std::uint64_t total, std::uint64_t added) { on_oom(total, added); });
   if (!watcher) return watcher.error();
   oom_watcher_ = std::move(*watcher);
+  counters_at_zero_ = *created;
   open_logs();
   return success();
 }
@@ -98,7 +110,8 @@ Result<void> ProgramRunner::update(const config::Program& program, bool runs_dif
   Result<void> outcome = success();
   config::Program next = program;
   if (limits_differ) {
-    auto applied = context_.backend.apply(program.name, cgroup::limits_of(program));
+    auto applied = context_.backend.apply(program.name, cgroup::limits_of(program),
+                                          cgroup::Backend::Holds::anything);
     if (applied) {
       for (const auto& warning : *applied) spdlog::warn("{}: {}", program.name, warning);
       spdlog::info("{}: new cgroup limits applied to the live cgroup", program.name);
@@ -107,7 +120,8 @@ Result<void> ProgramRunner::update(const config::Program& program, bool runs_dif
       outcome = applied.error();
       next.memory = program_.memory;
       next.pids_max = program_.pids_max;
-      (void)context_.backend.apply(program.name, cgroup::limits_of(program_));
+      (void)context_.backend.apply(program.name, cgroup::limits_of(program_),
+                                   cgroup::Backend::Holds::anything);
     }
   }
   bool outputs_moved = runs_differently &&
@@ -221,8 +235,16 @@ void ProgramRunner::perform(Action action) {
 }
 
 void ProgramRunner::spawn() {
-  if (auto count = context_.backend.oom_kill_count(program_.name)) oom_baseline_ = *count;
-  if (auto hits = context_.backend.pids_limit_hits(program_.name)) pids_baseline_ = *hits;
+  // A cgroup made for this program has counted nothing before its first run: two cgroup
+  // reads fewer on the way to every first fork.
+  if (counters_at_zero_) {
+    oom_baseline_ = 0;
+    pids_baseline_ = 0;
+    counters_at_zero_ = false;
+  } else {
+    if (auto count = context_.backend.oom_kill_count(program_.name)) oom_baseline_ = *count;
+    if (auto hits = context_.backend.pids_limit_hits(program_.name)) pids_baseline_ = *hits;
+  }
   auto limits = cgroup::limits_of(program_);
   auto launched = context_.launcher.launch(
       program_, context_.backend.entry_files(program_.name, limits),
@@ -245,7 +267,6 @@ void ProgramRunner::spawn() {
   }
   process_ = launched->process;
   pid_ = launched->pid;
-  status_fd_ = launched->status_fd;
   if (launched->stdout_pipe) drain_into(launched->stdout_pipe, stdout_log_);
   if (launched->stderr_pipe) drain_into(launched->stderr_pipe, stderr_log_);
   spdlog::debug("{}: started pid {}", program_.name, pid_);
@@ -255,8 +276,7 @@ void ProgramRunner::on_exit(std::int64_t exit_status, int term_signal) {
   process_ = nullptr;
   int pid = pid_;
   pid_ = 0;
-  auto spawn_error = Launcher::take_spawn_error(status_fd_);
-  status_fd_ = -1;
+  auto spawn_error = context_.launcher.take_spawn_error(pid);
   // Re-read the OOM counter now, so that an exit arriving before the OOM event is still
   // classified as an OOM kill.
   if (oom_watcher_) oom_watcher_->check_now();

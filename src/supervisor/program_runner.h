@@ -82,10 +82,10 @@ class ProgramRunner {
 
   uv_process_t* process_ = nullptr;
   int pid_ = 0;
-  int status_fd_ = -1;
   std::chrono::milliseconds started_at_{0};  // monotonic, of the current process
   std::uint64_t oom_baseline_ = 0;           // the cgroup's counter when it started
   std::uint64_t pids_baseline_ = 0;          // pids.events "max" when it started
+  bool counters_at_zero_ = false;            // its cgroup is new and has run nothing yet
   uv_timer_t* timer_ = nullptr;              // settle, backoff or stop timeout: by state
   std::chrono::milliseconds backoff_delay_{0};
   std::unique_ptr<cgroup::OomWatcher> oom_watcher_;

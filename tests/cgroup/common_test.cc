@@ -3,10 +3,12 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <map>
 #include <thread>
 
 #include "cgroup/cgroup_files.h"
 #include "tests/cgroup/fixture.h"
+#include "util/file_io.h"
 
 using namespace climits;
 using namespace climits::test;
@@ -147,19 +149,70 @@ TEST_CASE_FIXTURE(CgroupFixture, "remove kills what is left and deletes the cgro
   CHECK(backend->remove(left).ok());  // removing twice is fine
 }
 
+// The limit files of a program's cgroup(s), by hierarchy and name, as the kernel shows them.
+std::map<std::string, std::string> limit_files(cgroup::Backend & backend, const std::string& name) {
+  static const char* const kFiles[] = {"memory.limit_in_bytes",
+                                       "memory.memsw.limit_in_bytes",
+                                       "memory.soft_limit_in_bytes",
+                                       "memory.swappiness",
+                                       "memory.max",
+                                       "memory.high",
+                                       "memory.swap.max",
+                                       "memory.oom.group",
+                                       "pids.max"};
+  std::map<std::string, std::string> found;
+  auto entries = backend.entry_files(name, {});
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    std::string dir = entries[i].substr(0, entries[i].rfind('/'));
+    for (const char* file : kFiles)
+      if (auto text = read_file(dir + "/" + file)) found[std::to_string(i) + "/" + file] = *text;
+  }
+  return found;
+}
+
+TEST_CASE_FIXTURE(CgroupFixture,
+                  "a new cgroup given only what differs from the kernel's "
+                  "defaults ends up as one given every limit") {
+  cgroup::Limits none;
+  cgroup::Limits one = memory_limit(48 * MiB);
+  cgroup::Limits all = memory_limit(40 * MiB);
+  all.memory.high = 32 * MiB;
+  all.memory.swap_max = 16 * MiB;
+  all.memory.swappiness = 7;
+  all.pids_max = 33;
+  for (const cgroup::Limits* limits : {&none, &one, &all}) {
+    std::string quick = unique_name("quick"), full = unique_name("full");
+    auto made = backend->create(quick, *limits);
+    REQUIRE(made.ok());
+    created.push_back(quick);
+    CHECK(*made);  // new: the short way is taken
+    REQUIRE(backend->apply(quick, *limits, Holds::kernel_defaults).ok());
+    REQUIRE(backend->create(full, *limits).ok());
+    created.push_back(full);
+    REQUIRE(backend->apply(full, *limits, Holds::anything).ok());
+    auto quick_files = limit_files(*backend, quick);
+    CHECK(quick_files.size() >= 3);
+    CHECK(quick_files == limit_files(*backend, full));
+    // And made a second time, the cgroup is not new: everything gets written.
+    auto again = backend->create(quick, *limits);
+    REQUIRE(again.ok());
+    CHECK_FALSE(*again);
+  }
+}
+
 TEST_CASE_FIXTURE(CgroupFixture, "limits change on a live cgroup without touching its process") {
   std::string name = make_program("live", memory_limit(64 * MiB));
   pid_t pid = spawn_in(backend->entry_files(name, {}), [] { return allocate_and_hold(4); });
   cgroup::Limits raised = memory_limit(96 * MiB);
   raised.pids_max = 50;
-  auto applied = backend->apply(name, raised);
+  auto applied = backend->apply(name, raised, Holds::anything);
   REQUIRE(applied.ok());
   auto usage = backend->usage(name);
   REQUIRE(usage.ok());
   CHECK(usage->max == config::ByteLimit{96 * MiB});
   CHECK(is_alive(pid));
   CHECK(*backend->processes(name) == std::vector<pid_t>{pid});
-  REQUIRE(backend->apply(name, cgroup::Limits{}).ok());  // no limit at all
+  REQUIRE(backend->apply(name, cgroup::Limits{}, Holds::anything).ok());  // no limit at all
   usage = backend->usage(name);
   REQUIRE(usage.ok());
   CHECK_FALSE(usage->max.has_value());

@@ -12,6 +12,8 @@
 
 namespace climits::test {
 
+using Holds = cgroup::Backend::Holds;
+
 struct CgroupFixture {
   uv_loop_t loop;
   std::unique_ptr<cgroup::Backend> backend;
@@ -36,7 +38,7 @@ struct CgroupFixture {
     auto made = backend->create(name, limits);
     REQUIRE_MESSAGE(made.ok(), (made.ok() ? "" : made.error().message));
     created.push_back(name);
-    auto applied = backend->apply(name, limits);
+    auto applied = backend->apply(name, limits, *made ? Holds::kernel_defaults : Holds::anything);
     REQUIRE_MESSAGE(applied.ok(), (applied.ok() ? "" : applied.error().message));
     return name;
   }

@@ -81,7 +81,7 @@ TEST_CASE_FIXTURE(CgroupFixture, "a lowered limit that would need memsw first is
   cgroup::Limits after = before;
   after.memory.max = 16 * MiB;
   after.memory.swap_max = 1024 * MiB;
-  auto applied = backend->apply(name, after);
+  auto applied = backend->apply(name, after, Holds::anything);
   REQUIRE_FALSE(applied.ok());
   CHECK(applied.error().code == EBUSY);
   CHECK(number_in(knob(name, "memory.limit_in_bytes")) == 128 * MiB);
@@ -112,15 +112,15 @@ TEST_CASE_FIXTURE(CgroupFixture, "raising and lowering keep memsw >= limit at ev
   cgroup::Limits big;
   big.memory.max = 512 * MiB;
   big.memory.swap_max = 512 * MiB;
-  auto raised = backend->apply(name, big);  // memsw must go first here
+  auto raised = backend->apply(name, big, Holds::anything);  // memsw must go first here
   REQUIRE_MESSAGE(raised.ok(), (raised.ok() ? "" : raised.error().message));
   CHECK(number_in(knob(name, "memory.limit_in_bytes")) == 512 * MiB);
   CHECK(number_in(knob(name, "memory.memsw.limit_in_bytes")) == 1024 * MiB);
-  auto lowered = backend->apply(name, small);  // and the limit first here
+  auto lowered = backend->apply(name, small, Holds::anything);  // and the limit first here
   REQUIRE_MESSAGE(lowered.ok(), (lowered.ok() ? "" : lowered.error().message));
   CHECK(number_in(knob(name, "memory.limit_in_bytes")) == 32 * MiB);
   CHECK(number_in(knob(name, "memory.memsw.limit_in_bytes")) == 32 * MiB);
-  REQUIRE(backend->apply(name, cgroup::Limits{}).ok());
+  REQUIRE(backend->apply(name, cgroup::Limits{}, Holds::anything).ok());
   CHECK(number_in(knob(name, "memory.limit_in_bytes")) == kV1Unlimited);
   CHECK(number_in(knob(name, "memory.memsw.limit_in_bytes")) == kV1Unlimited);
   CHECK(number_in(knob(name, "memory.soft_limit_in_bytes")) == kV1Unlimited);
@@ -133,7 +133,7 @@ TEST_CASE_FIXTURE(CgroupFixture, "removing swappiness on reload restores the par
   std::string name = make_program("swappiness", limits);
   CHECK(number_in(knob(name, "memory.swappiness")) == 7);
   limits.memory.swappiness.reset();
-  REQUIRE(backend->apply(name, limits).ok());
+  REQUIRE(backend->apply(name, limits, Holds::anything).ok());
   CHECK(number_in(knob(name, "memory.swappiness")) ==
         number_in(private_layout().memory.own_dir() + "/memory.swappiness"));
 }
@@ -144,7 +144,7 @@ TEST_CASE_FIXTURE(CgroupFixture, "v2-only settings give warnings, not errors") {
   std::string name = unique_name("warn");
   REQUIRE(backend->create(name, limits).ok());
   created.push_back(name);
-  auto applied = backend->apply(name, limits);
+  auto applied = backend->apply(name, limits, Holds::kernel_defaults);
   REQUIRE(applied.ok());
   REQUIRE(applied->size() == 1);
   CHECK(applied->front().find("oom_group is cgroup v2 only") != std::string::npos);
@@ -168,7 +168,7 @@ TEST_CASE_FIXTURE(CgroupFixture, "lowering max below usage is refused by v1 with
   char byte;
   REQUIRE(::read(ready[0], &byte, 1) == 1);
   limits.memory.max = 16 * MiB;
-  auto lowered = backend->apply(name, limits);
+  auto lowered = backend->apply(name, limits, Holds::anything);
   REQUIRE_FALSE(lowered.ok());
   CHECK(lowered.error().code == EBUSY);
   CHECK(lowered.error().message.find("could not reclaim enough memory to lower the limit to 16M") !=

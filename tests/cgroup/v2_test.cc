@@ -67,7 +67,7 @@ TEST_CASE_FIXTURE(CgroupFixture, "an explicit nested root gets the controllers o
   REQUIRE_MESSAGE(opened.ok(), (opened.ok() ? "" : opened.error().message));
   auto& deep = **opened;
   REQUIRE(deep.create("p", memory_limit(32 * MiB)).ok());
-  REQUIRE(deep.apply("p", memory_limit(32 * MiB)).ok());
+  REQUIRE(deep.apply("p", memory_limit(32 * MiB), Holds::kernel_defaults).ok());
   CHECK(text_of(nested + "/program-p/memory.max") == std::to_string(32 * MiB));
   CHECK(text_of(nested + "/program-p/pids.max") == "max");
   REQUIRE(deep.remove("p").ok());
@@ -86,7 +86,7 @@ TEST_CASE_FIXTURE(CgroupFixture, "every limit lands in its v2 knob, exactly") {
   CHECK(text_of(knob(name, "memory.swap.max")) == "0");
   CHECK(text_of(knob(name, "memory.oom.group")) == "1");
   CHECK(text_of(knob(name, "pids.max")) == "256");
-  REQUIRE(backend->apply(name, cgroup::Limits{}).ok());
+  REQUIRE(backend->apply(name, cgroup::Limits{}, Holds::anything).ok());
   for (const char* file : {"memory.max", "memory.high", "memory.swap.max", "pids.max"})
     CHECK(text_of(knob(name, file)) == "max");
   CHECK(text_of(knob(name, "memory.oom.group")) == "0");
@@ -98,7 +98,7 @@ TEST_CASE_FIXTURE(CgroupFixture, "swappiness is v1 only: a warning on v2") {
   std::string name = unique_name("warn");
   REQUIRE(backend->create(name, limits).ok());
   created.push_back(name);
-  auto applied = backend->apply(name, limits);
+  auto applied = backend->apply(name, limits, Holds::kernel_defaults);
   REQUIRE(applied.ok());
   REQUIRE(applied->size() == 1);
   CHECK(applied->front().find("swappiness is cgroup v1 only") != std::string::npos);
@@ -184,7 +184,7 @@ TEST_CASE_FIXTURE(CgroupFixture, "lowering max below usage: v2 reclaims, then OO
   auto watcher = backend->watch_oom(&loop, name, [&](std::uint64_t, std::uint64_t) { ++reports; });
   REQUIRE(watcher.ok());
   limits.memory.max = 16 * MiB;
-  CHECK(backend->apply(name, limits).ok());  // the write succeeds…
+  CHECK(backend->apply(name, limits, Holds::anything).ok());  // the write succeeds…
   ExitWatch exit(&loop, pid);
   REQUIRE(run_loop_until(&loop, [&] { return exit.exited() && reports > 0; }, 10s));
   CHECK(WTERMSIG(exit.status()) == SIGKILL);  // …and the kernel kills to honour it
