@@ -70,7 +70,10 @@ class Backend {
   virtual Result<std::uint64_t> pids_limit_hits(const std::string& program) = 0;
   virtual Result<std::vector<pid_t>> processes(const std::string& program) = 0;
   // Kills every process in the program's cgroup(s) and returns once they are empty.
-  virtual Result<void> kill_all(const std::string& program) = 0;
+  Result<void> kill_all(const std::string& program) { return kill_all_but(program, 0); }
+  // The same, but `spare` (0: none) is left alone and may remain: a replacement staged in
+  // the cgroup at an OOM kill, waiting at its gate (ProgramRunner).
+  virtual Result<void> kill_all_but(const std::string& program, pid_t spare) = 0;
   // Empties (kill_all) and removes the program's cgroup(s); a missing cgroup is fine.
   virtual Result<void> remove(const std::string& program) = 0;
   // Program names whose cgroups exist under the root: at start-up, left by a manager that

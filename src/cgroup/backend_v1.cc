@@ -122,7 +122,7 @@ class BackendV1 final : public Backend {
     return files::read_pids(memory_dir(program) + "/cgroup.procs");
   }
 
-  Result<void> kill_all(const std::string& program) override {
+  Result<void> kill_all_but(const std::string& program, pid_t spare) override {
     // v1 has no cgroup.kill: SIGKILL what is listed, sub-cgroups included, until nothing is.
     std::vector<std::string> procs;
     for (const auto& cgroup : files::cgroup_tree(memory_dir(program)))
@@ -130,7 +130,7 @@ class BackendV1 final : public Backend {
     if (pids_root_)
       for (const auto& cgroup : files::cgroup_tree(pids_dir(program)))
         procs.push_back(cgroup + "/cgroup.procs");
-    return files::kill_until_empty(procs, kKillPatience);
+    return files::kill_until_empty(procs, kKillPatience, spare);
   }
 
   Result<void> remove(const std::string& program) override {

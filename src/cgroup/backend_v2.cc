@@ -110,17 +110,18 @@ class BackendV2 final : public Backend {
     return files::read_pids(path_of(program) + "/cgroup.procs");
   }
 
-  Result<void> kill_all(const std::string& program) override {
+  Result<void> kill_all_but(const std::string& program, pid_t spare) override {
     const std::string dir = path_of(program);
     // cgroup.kill (5.14+) kills the whole cgroup atomically, forks in flight included; the
-    // loop after it only waits for the list to empty (and covers older kernels).
-    if (files::exists(dir + "/cgroup.kill")) {
+    // loop after it only waits for the list to empty (and covers older kernels, and a cgroup
+    // with a process to spare, which cgroup.kill cannot leave out).
+    if (spare == 0 && files::exists(dir + "/cgroup.kill")) {
       auto killed = write_file(dir + "/cgroup.kill", "1");
       if (!killed && killed.error().code != ENOENT) return killed;
     }
     std::vector<std::string> procs;
     for (const auto& cgroup : files::cgroup_tree(dir)) procs.push_back(cgroup + "/cgroup.procs");
-    return files::kill_until_empty(procs, kKillPatience);
+    return files::kill_until_empty(procs, kKillPatience, spare);
   }
 
   Result<void> remove(const std::string& program) override {

@@ -72,7 +72,7 @@ Result<void> remove_dir(const std::string& path, std::chrono::milliseconds patie
 }
 
 Result<void> kill_until_empty(const std::vector<std::string>& procs_paths,
-                              std::chrono::milliseconds patience) {
+                              std::chrono::milliseconds patience, pid_t spare) {
   auto deadline = Clock::now() + patience;
   int refused = 0;  // an errno other than ESRCH from kill(), for the error message
   for (int round = 0;; ++round) {
@@ -83,9 +83,11 @@ Result<void> kill_until_empty(const std::vector<std::string>& procs_paths,
         if (pids.error().code == ENOENT) continue;  // cgroup already gone: nothing to kill
         return pids.error();
       }
-      remaining += pids->size();
-      for (pid_t pid : *pids)
+      for (pid_t pid : *pids) {
+        if (pid == spare) continue;
+        ++remaining;
         if (::kill(pid, SIGKILL) != 0 && errno != ESRCH) refused = errno;  // ESRCH: died
+      }
     }
     if (remaining == 0) return success();
     if (Clock::now() >= deadline)

@@ -31,9 +31,10 @@ Result<bool> make_dir(const std::string& path);
 Result<void> remove_dir(const std::string& path, std::chrono::milliseconds patience);
 
 // SIGKILLs every process listed in each procs file, again and again, until all are empty:
-// a process that forks while we read the list is caught on the next pass.
+// a process that forks while we read the list is caught on the next pass. `spare` (0: none)
+// is neither killed nor waited for.
 Result<void> kill_until_empty(const std::vector<std::string>& procs_paths,
-                              std::chrono::milliseconds patience);
+                              std::chrono::milliseconds patience, pid_t spare = 0);
 
 // `dir` and every cgroup below it, children before parents (the order rmdir needs).
 std::vector<std::string> cgroup_tree(const std::string& dir);

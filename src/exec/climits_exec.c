@@ -3,13 +3,17 @@
  * thing after another and then execs the next program:
  *
  *   climits-exec [--procs FILE]... [--uid N] [--gid N] [--groups N,N,...] [--umask OOO]
- *                [--dir D] [--nofile N] [--status-fd N] -- PROGRAM [ARG]...
+ *                [--dir D] [--nofile N] [--status-fd N] [--gate FD] -- PROGRAM [ARG]...
  *
  * 1. writes its own pid into every --procs file (cgroup.procs of each hierarchy);
  * 2. drops privileges in the only safe order: supplementary groups, gid, uid (numbers: the
  *    manager resolves user and group names, src/supervisor/identity.h);
  * 3. umask, working directory, the soft file limit (the manager raises its own; programs
- *    get the usual one back), then execvp (a bare PROGRAM is looked up in PATH).
+ *    get the usual one back);
+ * 4. with --gate, waits for one byte on FD: a replacement staged at an OOM kill waits there,
+ *    inside its cgroup and ready, while the kernel tears the victim down, and the manager
+ *    lets it go once the old run's exit is handled. End-of-file instead: not needed, exit 0;
+ * 5. execvp (a bare PROGRAM is looked up in PATH).
  * If any step fails, it writes "ERRNO what" to --status-fd (ERRNO 0: no system error) and
  * exits 127; the manager reads that, words the error with its own strerror, and reports a
  * spawn error. On success the status fd is closed by exec (CLOEXEC), so the manager reads
@@ -113,8 +117,8 @@ static void drop_privileges(const char* uid_text, const char* gid_text, const ch
 int main(int argc, char** argv) {
   const char* procs[MAX_PROCS_FILES];
   int procs_count = 0;
-  const char *uid = NULL, *gid = NULL, *groups = NULL, *dir = NULL, *umask_text = NULL,
-             *nofile = NULL;
+  const char *uid = NULL, *gid = NULL, *groups = NULL, *gate = NULL, *dir = NULL,
+             *umask_text = NULL, *nofile = NULL;
   int i = 1;
   for (; i < argc; ++i) {
     const char* flag = argv[i];
@@ -133,6 +137,8 @@ int main(int argc, char** argv) {
       gid = value;
     else if (strcmp(flag, "--groups") == 0)
       groups = value;
+    else if (strcmp(flag, "--gate") == 0)
+      gate = value;
     else if (strcmp(flag, "--dir") == 0)
       dir = value;
     else if (strcmp(flag, "--umask") == 0)
@@ -159,6 +165,16 @@ int main(int argc, char** argv) {
       limit.rlim_cur = (rlim_t)soft;
       setrlimit(RLIMIT_NOFILE, &limit);
     }
+  }
+  if (gate != NULL) {
+    unsigned long fd;
+    if (!parse_number(gate, &fd) || fd > INT_MAX) fail("bad --gate", gate, 0);
+    char go;
+    ssize_t n;
+    do n = read((int)fd, &go, 1);
+    while (n < 0 && errno == EINTR);
+    if (n != 1) _exit(0); /* cancelled: the manager closed the gate without a word */
+    close((int)fd);
   }
   execvp(argv[i], argv + i);
   fail(argv[i], NULL, errno);

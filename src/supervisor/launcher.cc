@@ -89,7 +89,7 @@ Launcher::Launcher(uv_loop_t* loop, std::string helper_path, rlim_t nofile_soft)
 
 Result<Launch> Launcher::launch(const config::Program& program,
                                 const std::vector<std::string>& entry_files, uv_exit_cb on_exit,
-                                void* data) {
+                                void* data, Gate gate) {
   // Names are resolved here, before anything is made: an unknown user fails the start
   // without a fork, with the words the helper used to write.
   auto identity = resolve_identity(program.user, program.group);
@@ -108,8 +108,9 @@ Result<Launch> Launcher::launch(const config::Program& program,
       close_pipe(launch.stderr_pipe);
     }
   } pipe_guard{result};
-  // stdio: 0 = /dev/null, 1 and 2 per the output settings, 3 = the helper's status pipe.
-  uv_stdio_container_t stdio[4];
+  // stdio: 0 = /dev/null, 1 and 2 per the output settings, 3 = the helper's status pipe,
+  // 4 = the read end of the gate, for a gated launch.
+  uv_stdio_container_t stdio[5];
   stdio[0].flags = UV_IGNORE;
   int stdout_fd = -1;  // what a merged stderr shares
   for (int stream = 1; stream <= 2; ++stream) {
@@ -152,6 +153,18 @@ Result<Launch> Launcher::launch(const config::Program& program,
   guard.fds.push_back(status_pipe[1]);
   stdio[3].flags = UV_INHERIT_FD;
   stdio[3].data.fd = status_pipe[1];
+  int gate_pipe[2] = {-1, -1};
+  if (gate == Gate::held) {
+    if (::pipe2(gate_pipe, O_CLOEXEC) != 0) {
+      int saved = errno;
+      ::close(status_pipe[0]);
+      return with_descriptor_hint(
+          Error::from_errno(saved, "creating the start gate for " + program.name));
+    }
+    guard.fds.push_back(gate_pipe[0]);
+    stdio[4].flags = UV_INHERIT_FD;
+    stdio[4].data.fd = gate_pipe[0];
+  }
 
   std::vector<std::string> args{helper_path_};
   for (const auto& file : entry_files) args.insert(args.end(), {"--procs", file});
@@ -161,7 +174,9 @@ Result<Launch> Launcher::launch(const config::Program& program,
   }
   if (program.umask) args.insert(args.end(), {"--umask", octal(*program.umask)});
   args.insert(args.end(), {"--dir", program.directory, "--nofile", std::to_string(nofile_soft_),
-                           "--status-fd", "3", "--"});
+                           "--status-fd", "3"});
+  if (gate == Gate::held) args.insert(args.end(), {"--gate", "4"});
+  args.push_back("--");
   args.insert(args.end(), program.command.begin(), program.command.end());
 
   std::map<std::string, std::string> overrides(program.environment.begin(),
@@ -184,7 +199,7 @@ Result<Launch> Launcher::launch(const config::Program& program,
   options.file = helper_path_.c_str();
   options.args = argv.data();
   options.env = envp.data();
-  options.stdio_count = 4;
+  options.stdio_count = gate == Gate::held ? 5 : 4;
   options.stdio = stdio;
   // Its own session: a Ctrl-C on the manager's terminal must not reach the programs; the
   // manager stops them itself, gracefully.
@@ -198,11 +213,13 @@ Result<Launch> Launcher::launch(const config::Program& program,
     uv_close(reinterpret_cast<uv_handle_t*>(process),
              [](uv_handle_t* h) { delete reinterpret_cast<uv_process_t*>(h); });
     ::close(status_pipe[0]);
+    if (gate_pipe[1] >= 0) ::close(gate_pipe[1]);
     return with_descriptor_hint(Error{-rc, "starting " + helper_path_ + ": " + uv_strerror(rc)});
   }
   result.process = process;
   result.pid = process->pid;
   reports_.add(process->pid, status_pipe[0]);
+  result.gate_fd = gate_pipe[1];
   pipe_guard.armed = false;
   return result;
 }

@@ -22,16 +22,22 @@ struct Launch {
   // stderr shares stdout's pipe). Owned by the caller, ready for drain_into().
   uv_pipe_t* stdout_pipe = nullptr;
   uv_pipe_t* stderr_pipe = nullptr;
+  // A gated launch: the write end of the gate. One byte lets the helper exec the program;
+  // closing it makes the helper exit 0 (climits_exec.c, --gate).
+  int gate_fd = -1;
 };
+
+enum class Gate { none, held };
 
 class Launcher {
  public:
   // `nofile_soft`: the file limit programs get (the manager raises its own).
   Launcher(uv_loop_t* loop, std::string helper_path, rlim_t nofile_soft);
 
-  // `data` is stored in process->data for `on_exit`.
+  // `data` is stored in process->data for `on_exit`. Gate::held: the helper does everything
+  // but the exec, then waits for Launch::gate_fd.
   Result<Launch> launch(const config::Program& program, const std::vector<std::string>& entry_files,
-                        uv_exit_cb on_exit, void* data);
+                        uv_exit_cb on_exit, void* data, Gate gate = Gate::none);
 
   // At the exit of `pid`: what its helper reported before exec (nothing if exec succeeded).
   std::optional<std::string> take_spawn_error(int pid);

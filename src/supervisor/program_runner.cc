@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <cstring>
 
 #include "config/units.h"
 #include "util/text.h"
@@ -38,14 +39,20 @@ ProgramRunner::ProgramRunner(RunnerContext& context, config::Program program)
   timer_ = new uv_timer_t;
   uv_timer_init(context_.loop, timer_);
   timer_->data = this;
+  stage_timer_ = new uv_timer_t;
+  uv_timer_init(context_.loop, stage_timer_);
+  stage_timer_->data = this;
 }
 
 ProgramRunner::~ProgramRunner() {
+  cancel_staged("its program is gone");
   oom_watcher_.reset();
-  timer_->data = nullptr;
-  uv_timer_stop(timer_);
-  uv_close(reinterpret_cast<uv_handle_t*>(timer_),
-           [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
+  for (uv_timer_t* timer : {timer_, stage_timer_}) {
+    timer->data = nullptr;
+    uv_timer_stop(timer);
+    uv_close(reinterpret_cast<uv_handle_t*>(timer),
+             [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
+  }
   if (process_ != nullptr) {
     process_->data = nullptr;  // its exit will find no owner
     context_.launcher.forget(pid_);
@@ -92,6 +99,7 @@ void ProgramRunner::reopen_logs() {
 void ProgramRunner::start(const std::string& cause) { handle(Event::start, cause); }
 
 void ProgramRunner::stop(const std::string& cause) {
+  cancel_staged("the program is being stopped");
   start_when_stopped_ = false;
   handle(Event::stop, cause);
 }
@@ -144,6 +152,7 @@ Result<void> ProgramRunner::update(const config::Program& program, bool runs_dif
 }
 
 void ProgramRunner::kill_now(const std::string& cause) {
+  cancel_staged("the program is being killed");
   if (state_ != State::stopping) handle(Event::stop, cause);
   if (state_ == State::stopping) handle(Event::stop_timeout, cause);
 }
@@ -245,16 +254,13 @@ void ProgramRunner::spawn() {
     if (auto count = context_.backend.oom_kill_count(program_.name)) oom_baseline_ = *count;
     if (auto hits = context_.backend.pids_limit_hits(program_.name)) pids_baseline_ = *hits;
   }
+  if (staged_.process != nullptr) {
+    adopt_staged();
+    return;
+  }
   auto limits = cgroup::limits_of(program_);
   auto launched = context_.launcher.launch(
-      program_, context_.backend.entry_files(program_.name, limits),
-      [](uv_process_t* process, std::int64_t exit_status, int term_signal) {
-        auto* self = static_cast<ProgramRunner*>(process->data);
-        uv_close(reinterpret_cast<uv_handle_t*>(process),
-                 [](uv_handle_t* h) { delete reinterpret_cast<uv_process_t*>(h); });
-        if (self != nullptr) self->on_exit(exit_status, term_signal);
-      },
-      this);
+      program_, context_.backend.entry_files(program_.name, limits), &process_exited, this);
   started_at_ = now();
   if (!launched) {
     // Nothing ran: the same path as a helper that could not exec, and the same words in the
@@ -272,6 +278,18 @@ void ProgramRunner::spawn() {
   spdlog::debug("{}: started pid {}", program_.name, pid_);
 }
 
+void ProgramRunner::process_exited(uv_process_t* process, std::int64_t exit_status,
+                                   int term_signal) {
+  auto* self = static_cast<ProgramRunner*>(process->data);
+  uv_close(reinterpret_cast<uv_handle_t*>(process),
+           [](uv_handle_t* h) { delete reinterpret_cast<uv_process_t*>(h); });
+  if (self == nullptr) return;  // a runner that is gone, or a staged replacement cancelled
+  if (process == self->staged_.process)
+    self->staged_died();
+  else
+    self->on_exit(exit_status, term_signal);
+}
+
 void ProgramRunner::on_exit(std::int64_t exit_status, int term_signal) {
   process_ = nullptr;
   int pid = pid_;
@@ -287,8 +305,9 @@ void ProgramRunner::on_exit(std::int64_t exit_status, int term_signal) {
     spdlog::warn("{}: its pids limit ({}) refused {} fork{} during this run", program_.name,
                  program_.pids_max ? std::to_string(*program_.pids_max) : "max",
                  *hits - pids_baseline_, *hits - pids_baseline_ == 1 ? "" : "s");
-  // Daemonized children and workers die with the main process: no copy ever runs twice.
-  if (auto killed = context_.backend.kill_all(program_.name); !killed)
+  // Daemonized children and workers die with the main process: no copy ever runs twice. A
+  // staged replacement is spared: it has not exec'd, and is the next run or is cancelled.
+  if (auto killed = context_.backend.kill_all_but(program_.name, staged_.pid); !killed)
     spdlog::error("{}: killing what is left in its cgroup: {}", program_.name,
                   killed.error().message);
   auto run_length = now() - started_at_;
@@ -304,12 +323,15 @@ void ProgramRunner::finish_run(const ExitInfo& exit, std::chrono::milliseconds r
                                const std::string& cause) {
   last_exit_ = exit;
   if (state_ == State::stopping) {
+    cancel_staged("the program is being stopped");
     handle(Event::exit_done, cause);
     return;
   }
   auto decision = tracker_.after_exit(exit, run_length, now(),
                                       std::uniform_real_distribution<double>(0, 1)(random_));
   backoff_delay_ = decision.delay;
+  if (decision.what != RestartTracker::Decision::restart || decision.delay.count() != 0)
+    cancel_staged("no immediate restart follows");
   switch (decision.what) {
     case RestartTracker::Decision::restart:
       handle(Event::exit_restart, cause + "; restarting in " + seconds_text(decision.delay) +
@@ -335,9 +357,85 @@ void ProgramRunner::on_oom(std::uint64_t total, std::uint64_t added) {
                program_.name, added, added == 1 ? "" : "es",
                program_.memory.max ? format_bytes(*program_.memory.max) : "none", oom_kills_);
   (void)total;
+  stage_replacement();
+}
+
+// How long a staged replacement waits for the main process to die. The kernel's teardown of
+// an OOM victim takes milliseconds; a main process still alive after this was not the victim.
+constexpr std::uint64_t kStageWindowMs = 1000;
+
+void ProgramRunner::stage_replacement() {
+  // Only where it pays and where the next step is certain enough: a main process runs, its
+  // OOM kill would be restarted, and with zero backoff (with a backoff, a start made when it
+  // ends is as good).
+  if (process_ == nullptr || staged_.process != nullptr) return;
+  if (state_ != State::running && state_ != State::starting) return;
+  if (program_.restart.policy == config::RestartPolicy::never ||
+      program_.restart.backoff.initial.count() != 0)
+    return;
+  auto launched = context_.launcher.launch(
+      program_, context_.backend.entry_files(program_.name, cgroup::limits_of(program_)),
+      &process_exited, this, Gate::held);
+  if (!launched) {
+    spdlog::debug("{}: no replacement staged: {}", program_.name, launched.error().message);
+    return;
+  }
+  staged_ = Staged{launched->process, launched->pid, launched->gate_fd};
+  // Its output goes where the next run's goes: it is the next run.
+  if (launched->stdout_pipe) drain_into(launched->stdout_pipe, stdout_log_);
+  if (launched->stderr_pipe) drain_into(launched->stderr_pipe, stderr_log_);
+  uv_update_time(context_.loop);
+  uv_timer_start(
+      stage_timer_,
+      [](uv_timer_t* t) {
+        if (t->data != nullptr)
+          static_cast<ProgramRunner*>(t->data)->cancel_staged(
+              "its main process outlived the OOM kill");
+      },
+      kStageWindowMs, 0);
+  spdlog::debug("{}: replacement staged as pid {} at the OOM kill", program_.name, staged_.pid);
+}
+
+void ProgramRunner::adopt_staged() {
+  uv_timer_stop(stage_timer_);
+  process_ = staged_.process;
+  pid_ = staged_.pid;
+  started_at_ = now();
+  // One byte opens the gate. Should the helper be gone meanwhile, its exit comes next and is
+  // handled as this run's.
+  char go = 1;
+  if (::write(staged_.gate_fd, &go, 1) != 1)
+    spdlog::debug("{}: opening the gate of pid {}: {}", program_.name, pid_, std::strerror(errno));
+  ::close(staged_.gate_fd);
+  staged_ = Staged{};
+  ++staged_runs_;
+  spdlog::debug("{}: started pid {} (staged at the OOM kill)", program_.name, pid_);
+}
+
+void ProgramRunner::cancel_staged(const std::string& why) {
+  if (staged_.process == nullptr) return;
+  uv_timer_stop(stage_timer_);
+  staged_.process->data = nullptr;  // its exit finds no owner and only frees the handle
+  ::kill(staged_.pid, SIGKILL);     // not reaped yet: the pid is still its own
+  ::close(staged_.gate_fd);
+  context_.launcher.forget(staged_.pid);
+  spdlog::debug("{}: staged replacement pid {} cancelled: {}", program_.name, staged_.pid, why);
+  staged_ = Staged{};
+}
+
+// The staged helper died before it was needed (OOM-killed in its turn, or it failed a step):
+// the restart, if one comes, starts a process the usual way.
+void ProgramRunner::staged_died() {
+  uv_timer_stop(stage_timer_);
+  ::close(staged_.gate_fd);
+  auto report = context_.launcher.take_spawn_error(staged_.pid);
+  spdlog::debug("{}: staged replacement pid {} died before its turn{}{}", program_.name,
+                staged_.pid, report ? ": " : "", report ? *report : "");
+  staged_ = Staged{};
 }
 
 Result<void> ProgramRunner::remove_cgroup() {
+  cancel_staged("its cgroup is being removed");
   oom_watcher_.reset();
   return context_.backend.remove(program_.name);
 }

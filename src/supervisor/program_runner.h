@@ -60,6 +60,8 @@ class ProgramRunner {
   bool at_rest() const { return !has_process(state_) && state_ != State::backoff; }
   const config::Program& program() const { return program_; }
   ProgramStatus status() const;
+  // Runs that started from a replacement staged at an OOM kill (tests).
+  int staged_runs() const { return staged_runs_; }
 
  private:
   void handle(Event event, const std::string& cause);
@@ -71,6 +73,12 @@ class ProgramRunner {
                   const std::string& cause);
   void on_timer();
   void on_oom(std::uint64_t total, std::uint64_t added);
+  // The exit callback of every process the runner starts, the staged one included.
+  static void process_exited(uv_process_t* process, std::int64_t exit_status, int term_signal);
+  void stage_replacement();
+  void adopt_staged();
+  void cancel_staged(const std::string& why);
+  void staged_died();
   std::chrono::milliseconds now() const;
   void open_logs();
 
@@ -89,6 +97,19 @@ class ProgramRunner {
   uv_timer_t* timer_ = nullptr;              // settle, backoff or stop timeout: by state
   std::chrono::milliseconds backoff_delay_{0};
   std::unique_ptr<cgroup::OomWatcher> oom_watcher_;
+  // A replacement staged at an OOM kill: its helper has joined the cgroup and waits at its
+  // gate while the kernel tears the victim down, so that with zero backoff the program
+  // starts the moment the exit is handled, instead of a fork, an exec and a cgroup migration
+  // later (bench/findings.md). Cancelled if anything but that restart follows.
+  struct Staged {
+    uv_process_t* process = nullptr;
+    int pid = 0;
+    int gate_fd = -1;
+  };
+  Staged staged_;
+  uv_timer_t* stage_timer_ = nullptr;  // cancels a staged replacement whose victim was not
+                                       // the main process (the main lives on)
+  int staged_runs_ = 0;
   // Output files, kept across runs; null for streams that do not go to a file.
   std::shared_ptr<LogFile> stdout_log_, stderr_log_;
 

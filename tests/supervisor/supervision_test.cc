@@ -279,4 +279,73 @@ TEST_CASE("OOM kill and restart end to end on this kernel") {
   CHECK(*h.backend().oom_kill_count("leak") >= 2);
 }
 
+TEST_CASE("with zero backoff an OOM kill restarts from a replacement staged during the kill") {
+  SupervisorHarness h;
+  h.start(program("leak", "[\"" + leaky() + "\", \"4\", \"5\"]",
+                  "    restart: {policy: on-oom, backoff: {initial: 0, max: 0, jitter: 0}, "
+                  "limit: {burst: 100, interval: 60s}}\n"));
+  REQUIRE(h.run_until([&] { return h.runner("leak").status().restarts >= 3; }, 60s));
+  auto& runner = h.runner("leak");
+  CHECK(runner.status().last_exit->kind == ExitKind::oom_killed);
+  // The OOM event comes before the victim is gone, so nearly every restart is staged; one
+  // whose exit is handled before its OOM count is read starts the usual way.
+  CHECK(runner.staged_runs() >= 2);
+  CHECK(runner.staged_runs() <= runner.status().restarts);
+  // A staged run is the program, and the only process of its cgroup.
+  REQUIRE(h.program_argv("leak").front() == leaky());
+  runner.stop("test");
+  REQUIRE(h.wait_for_state("leak", State::stopped));
+  CHECK(h.backend().processes("leak")->empty());
+}
+
+// sh runs leaky (the OOM victim) and then sleeps: the main process outlives the OOM kill.
+std::string victim_is_a_child() {
+  return program("worker", "[\"/bin/sh\", \"-c\", \"" + leaky() + " 4 5; exec sleep 60\"]",
+                 "    restart: {policy: always, backoff: {initial: 0, max: 0, jitter: 0}, "
+                 "limit: {burst: 100, interval: 60s}}\n");
+}
+
+// Processes of the program's cgroup that are still the helper (a staged replacement).
+std::size_t helpers_in(SupervisorHarness & h, const std::string& name) {
+  std::size_t count = 0;
+  auto pids = h.backend().processes(name);
+  REQUIRE(pids.ok());
+  for (pid_t pid : *pids) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline");
+    std::string argv0;
+    std::getline(in, argv0, '\0');
+    if (argv0 == CLIMITS_TEST_HELPER) ++count;
+  }
+  return count;
+}
+
+TEST_CASE("a staged replacement is cancelled when the OOM victim was not the main process") {
+  SupervisorHarness h;
+  h.start(victim_is_a_child());
+  REQUIRE(h.wait_for_state("worker", State::running));
+  int main_pid = *h.runner("worker").status().pid;
+  REQUIRE(h.run_until([&] { return h.runner("worker").status().oom_kills >= 1; }, 30s));
+  // Staged: the helper joins the cgroup a moment after its exec, and waits at its gate.
+  CHECK(h.run_until([&] { return helpers_in(h, "worker") == 1; }, 2s));
+  // The main process lives on: after the staging window the helper is gone, nothing else is.
+  h.run_until([] { return false; }, 1500ms);
+  auto status = h.runner("worker").status();
+  CHECK(status.state == State::running);
+  CHECK(status.pid == main_pid);
+  CHECK(status.restarts == 0);
+  CHECK(h.runner("worker").staged_runs() == 0);
+  CHECK(helpers_in(h, "worker") == 0);
+}
+
+TEST_CASE("a stop while a replacement is staged leaves nothing in the cgroup") {
+  SupervisorHarness h;
+  h.start(victim_is_a_child());
+  REQUIRE(h.run_until([&] { return h.runner("worker").status().oom_kills >= 1; }, 30s));
+  CHECK(h.run_until([&] { return helpers_in(h, "worker") == 1; }, 2s));
+  h.runner("worker").stop("test");
+  REQUIRE(h.wait_for_state("worker", State::stopped));
+  CHECK(h.backend().processes("worker")->empty());
+  CHECK(h.runner("worker").staged_runs() == 0);
+}
+
 }  // TEST_SUITE
