@@ -109,6 +109,7 @@ Result<std::unique_ptr<OomWatcher>> OomWatcher::on_eventfd(uv_loop_t* loop, int 
 void OomWatcher::on_kernel_event() {
   retries_left_ = retry_after_event_ ? kRetries : 0;
   uv_timer_stop(retry_timer_);
+  if (retry_after_event_ && warning_) warning_();
   check_now();
 }
 

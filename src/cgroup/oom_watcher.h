@@ -34,6 +34,12 @@ class OomWatcher {
 
   std::uint64_t last_count() const { return last_count_; }
 
+  // v1 only: called at each notification, before the kill is counted. v1 notifies when the
+  // cgroup runs out of memory, before the kernel has picked and killed a victim, so this is
+  // the earliest sign of an OOM kill (and, rarely, of one that reclaim averted after all).
+  // v2 notifies only once the kill is counted: the callback above is as early there.
+  void on_warning(std::function<void()> warning) { warning_ = std::move(warning); }
+
   // Re-reads the counter now and reports growth (used by the supervisor at a program's exit,
   // so the order of exit and OOM event does not matter).
   void check_now();
@@ -46,6 +52,7 @@ class OomWatcher {
   uv_loop_t* loop_;
   CounterReader read_;
   Callback callback_;
+  std::function<void()> warning_;
   std::uint64_t last_count_ = 0;
   int retries_left_ = 0;
   bool retry_after_event_;

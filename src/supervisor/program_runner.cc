@@ -77,6 +77,9 @@ Result<void> ProgramRunner::prepare() {
       [this](std::uint64_t total, std::uint64_t added) { on_oom(total, added); });
   if (!watcher) return watcher.error();
   oom_watcher_ = std::move(*watcher);
+  // v1 warns before the victim is even picked: the earlier the replacement is staged, the
+  // likelier its helper has joined the cgroup by the time the victim is gone.
+  oom_watcher_->on_warning([this] { stage_replacement(); });
   counters_at_zero_ = *created;
   open_logs();
   return success();
@@ -361,7 +364,8 @@ void ProgramRunner::on_oom(std::uint64_t total, std::uint64_t added) {
 }
 
 // How long a staged replacement waits for the main process to die. The kernel's teardown of
-// an OOM victim takes milliseconds; a main process still alive after this was not the victim.
+// an OOM victim takes milliseconds; a main process still alive after this was not the victim
+// (or, on v1, reclaim averted the kill after the warning).
 constexpr std::uint64_t kStageWindowMs = 1000;
 
 void ProgramRunner::stage_replacement() {

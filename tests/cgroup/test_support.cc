@@ -40,11 +40,17 @@ struct PrivateCgroups {
     moved.emplace_back(mine, original);
   }
 
-  // Leave the private cgroups and remove them with everything below.
+  // Leave the private cgroups and remove them with everything below; on v1 also the pids
+  // hierarchy's mirror of the private memory cgroup, which the backends create for the
+  // roots they are given below it (placement.cc) and which nothing else removes.
   ~PrivateCgroups() {
     for (auto& [mine, original] : moved) {
       (void)write_file(original + "/cgroup.procs", std::to_string(::getpid()));
       remove_tree(mine);
+    }
+    if (layout.version == cgroup::Version::v1 && layout.pids) {
+      std::string mirror = layout.pids->mount + layout.memory.self;
+      if (mirror != layout.pids->own_dir() && cgroup::files::exists(mirror)) remove_tree(mirror);
     }
   }
 
