@@ -809,6 +809,33 @@ class Bench:
 
     # -- kill -> replacement, OOM kill -> replacement
 
+    def settle_cgroups(self, steady=5, patience=180):
+        """Waits until the kernel has released the cgroups earlier work destroyed (a test
+        suite, an earlier bench): /proc/cgroups counts a removed memory cgroup until it is
+        freed, and while thousands are being freed every migration waits longer."""
+        def memory_cgroups():
+            for line in (read_text("/proc/cgroups") or "").splitlines():
+                fields = line.split()
+                if fields and fields[0] == "memory":
+                    return int(fields[2])
+            return None
+        started = time.monotonic()
+        first = last = memory_cgroups()
+        stable_since = started
+        while last is not None and time.monotonic() - stable_since < steady:
+            if time.monotonic() - started > patience:
+                log("the host's memory cgroups did not settle in %d s (%d now): measuring anyway"
+                    % (patience, last))
+                break
+            time.sleep(0.5)
+            now = memory_cgroups()
+            if now != last:
+                last, stable_since = now, time.monotonic()
+        waited = time.monotonic() - started
+        self.results["settle"] = {"seconds": waited, "memory_cgroups_before": first,
+                                  "memory_cgroups_after": last}
+        log("host settled in %.1f s (memory cgroups %s -> %s)" % (waited, first, last))
+
     def latency_climits(self):
         samples = self.args.samples
         # Both figures use the oomer: it stamps the time it started into its directory, which
@@ -992,6 +1019,7 @@ class Bench:
         # releasing the thousands of cgroups they destroyed, and the RCU grace period a cgroup
         # v1 migration waits for is then many times longer: the same binary measured SIGKILL ->
         # replacement p95 37 ms right after them against 3.2 ms before (bench/findings.md).
+        self.settle_cgroups()
         self.latency_climits()
         for run in range(1, self.args.runs + 1):
             for count in self.args.counts:
@@ -1100,6 +1128,14 @@ def render(results, args, commit, out_png):
     add("- Each figure: median of %d run%s (min–max); latencies over %d samples. Total bench "
         "time %.0f s." % (args.runs, "" if args.runs == 1 else "s", args.samples,
                           r.get("elapsed_seconds", 0)))
+    settle = r.get("settle")
+    if settle:
+        add("- The replacement latencies were measured first, once the kernel had released the "
+            "cgroups of earlier work (memory cgroups in `/proc/cgroups` steady for 5 s: %s → %s, "
+            "%.0f s): while thousands are being freed, every cgroup migration waits longer "
+            "(`bench/findings.md`)." % (settle.get("memory_cgroups_before"),
+                                         settle.get("memory_cgroups_after"),
+                                         settle.get("seconds", 0)))
     add("")
     add("![start time and RSS against N](%s)" % os.path.basename(out_png))
     add("")
