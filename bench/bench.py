@@ -1192,8 +1192,10 @@ def render(results, args, commit, out_png):
         "(`bench/oomer.c`) writes its CLOCK_MONOTONIC start time into a file, so nothing polls "
         "the cgroup. The OOM figure is split at the moment the victim is gone (its pidfd "
         "readable, when the kernel notifies the parent): before it, the kernel tears down the "
-        "victim's 64 MiB and uncharges it; after it, the manager's part (reap, classify, spawn, "
-        "the helper's cgroup migration, exec). supervisord: from the SIGKILL to its `spawned:` "
+        "victim's 64 MiB and uncharges it; after it, the manager's part (reap, classify, and "
+        "start the replacement: with zero backoff, one staged during the kill, whose helper "
+        "has joined the cgroup already and only execs). supervisord: from the SIGKILL to its "
+        "`spawned:` "
         "log line (ms stamps); it has no memory limits, and an OOM kill is a SIGKILL to it, so "
         "its kill figure stands for both.")
     add("")
