@@ -204,8 +204,9 @@ bool start_control(Daemon& daemon, control::Listener listener, const control::Ac
 //   while it runs, the read end of its pipe; the read end of the helper's status pipe until
 //   the helper has exec'd (StatusReports closes it then; counted for every program, as a
 //   start of all of them may find their helpers slow). Not counted: a run's pipes that
-//   outlive it for a moment (restarts with no backoff), and pipes held open by processes
-//   that left their cgroup.
+//   outlive it for a moment (restarts with no backoff), a replacement staged during an OOM
+//   kill (its gate and output pipes, for the milliseconds of the kill), and pipes held open by
+//   processes that left their cgroup.
 std::size_t estimate_descriptors(const config::Config& config, bool cgroup_v1) {
   constexpr std::size_t kManager = 32;
   constexpr std::size_t kControl = 32;
