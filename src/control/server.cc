@@ -73,13 +73,17 @@ int Server::listen_on(int fd) {
                         if (socket->data != nullptr)
                           static_cast<Server*>(socket->data)->on_connection(status);
                       });
-  if (error != 0) {
-    socket_->data = nullptr;
-    uv_close(reinterpret_cast<uv_handle_t*>(socket_),
-             [](uv_handle_t* h) noexcept { delete reinterpret_cast<uv_pipe_t*>(h); });
-    socket_ = nullptr;
-  }
+  if (error != 0) close_socket();
   return error;
+}
+
+// Takes the listening handle off the loop (the socket itself stays open in spare_fd_).
+void Server::close_socket() {
+  if (socket_ == nullptr) return;
+  socket_->data = nullptr;
+  uv_close(reinterpret_cast<uv_handle_t*>(socket_),
+           [](uv_handle_t* h) noexcept { delete reinterpret_cast<uv_pipe_t*>(h); });
+  socket_ = nullptr;
 }
 
 Server::Server(uv_loop_t* loop, Listener listener, AccessRule rule, Respond respond)
@@ -95,11 +99,7 @@ Server::~Server() {
     close(*connection);
     connection->server = nullptr;  // pending writes are cancelled after this
   }
-  if (socket_ != nullptr) {
-    socket_->data = nullptr;
-    uv_close(reinterpret_cast<uv_handle_t*>(socket_),
-             [](uv_handle_t* h) noexcept { delete reinterpret_cast<uv_pipe_t*>(h); });
-  }
+  close_socket();
   if (pause_timer_ != nullptr)
     uv_close(reinterpret_cast<uv_handle_t*>(pause_timer_),
              [](uv_handle_t* h) noexcept { delete reinterpret_cast<uv_timer_t*>(h); });
@@ -120,12 +120,7 @@ void Server::pause_accepting(int status) {
                  "wait (at most one such warning a minute)",
                  uv_strerror(status));
   }
-  if (socket_ != nullptr) {  // null when taking it back failed
-    socket_->data = nullptr;
-    uv_close(reinterpret_cast<uv_handle_t*>(socket_),
-             [](uv_handle_t* h) noexcept { delete reinterpret_cast<uv_pipe_t*>(h); });
-    socket_ = nullptr;
-  }
+  close_socket();  // already closed when taking it back failed
   uv_timer_start(
       pause_timer_,
       [](uv_timer_t* timer) noexcept { static_cast<Server*>(timer->data)->resume_accepting(); },

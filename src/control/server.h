@@ -62,6 +62,7 @@ class Server {
   void rearm(Connection& connection);
   void close(Connection& connection);
   int listen_on(int fd);
+  void close_socket();
   void pause_accepting(int status);
   void resume_accepting();
 

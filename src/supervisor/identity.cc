@@ -35,7 +35,12 @@ Error unknown(const char* what, const std::string& name, int rc) {
   // NSS reports "no such entry" as 0, ENOENT, ESRCH, EBADF or EPERM by source (getpwnam(3)).
   bool absent = rc == 0 || rc == ENOENT || rc == ESRCH || rc == EBADF || rc == EPERM;
   std::string message = std::string("unknown ") + what + " " + name;
-  if (!absent) message += std::string(": ") + std::strerror(rc);
+  if (absent)
+    message += std::string(" (no such entry in the ") + what +
+               " database: create it, or change the program's `" + what + ":`)";
+  else
+    message += std::string(": ") + std::strerror(rc) + " (looking it up in the " + what +
+               " database: see /etc/nsswitch.conf)";
   return Error{absent ? ENOENT : rc, message};
 }
 

@@ -113,6 +113,7 @@ class SupervisorHarness {
 
   supervisor::Manager& manager() { return *manager_; }
   cgroup::Backend& backend() { return *backend_; }
+  supervisor::Launcher& launcher() { return *launcher_; }
   uv_loop_t* loop() { return &loop_; }
 
   std::vector<Transition> transitions;

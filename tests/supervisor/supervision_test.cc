@@ -209,6 +209,23 @@ TEST_CASE("stop: the stop signal first, the cgroup killed after the timeout") {
   CHECK(h.backend().processes("stubborn")->empty());
 }
 
+TEST_CASE("helpers' status pipes are closed once they have exec'd, not held per program") {
+  SupervisorHarness h;
+  std::string programs;
+  for (int i = 0; i < 20; ++i)
+    programs += program("s" + std::to_string(i), "[sleep, \"60\"]", restart("always"));
+  h.start(programs);
+  for (int i = 0; i < 20; ++i) REQUIRE(h.program_argv("s" + std::to_string(i)).front() == "sleep");
+  // Every helper has exec'd: the next launch closes their pipes, and only its own is open.
+  auto before = h.runner("s0").status().pid;
+  h.runner("s0").restart("test");
+  REQUIRE(h.run_until(
+      [&] { return h.state("s0") == State::running && h.runner("s0").status().pid != before; },
+      10s));
+  REQUIRE(h.program_argv("s0").front() == "sleep");
+  CHECK(h.launcher().open_status_pipes() <= 1);
+}
+
 TEST_CASE("a stop during backoff cancels the restart") {
   SupervisorHarness h;
   h.start(program("waiting", "[\"sh\", \"-c\", \"exit 1\"]", restart("always")));
