@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   # build
   g++ cmake make pkg-config
-  libyaml-cpp-dev libuv1-dev libspdlog-dev doctest-dev libcli11-dev nlohmann-json3-dev
+  libyaml-cpp-dev libuv1-dev libspdlog-dev libfmt-dev doctest-dev libcli11-dev nlohmann-json3-dev
   # climits-exec, the per-start helper, is linked statically against musl (CMakeLists.txt)
   musl-tools
   # tests: schema validation, and the cgroup v2 VM (qemu under TCG, busybox initramfs)

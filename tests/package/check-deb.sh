@@ -51,8 +51,16 @@ check "field Version: $version (CMakeLists.txt)" test "$(field Version)" = "$ver
 check "field Architecture: $arch" test "$(field Architecture)" = "$arch"
 check "field Section: admin, Priority: optional" test "$(field Section) $(field Priority)" = "admin optional"
 check "field Maintainer is set" test -n "$(field Maintainer)"
-check "field Depends: adduser, libuv1, libyaml-cpp, libspdlog (from shlibs)" \
-    sh -c "dpkg-deb -f '$deb' Depends | grep -q 'adduser' && dpkg-deb -f '$deb' Depends | grep -q 'libuv1' && dpkg-deb -f '$deb' Depends | grep -q 'libyaml-cpp' && dpkg-deb -f '$deb' Depends | grep -q 'libspdlog'"
+# The C++ dependencies are linked in statically (CLIMITS_STATIC_DEPS): glibc is the only
+# shared library, and Built-Using names the sources of everything linked in.
+depends="$(field Depends)"
+built_using="$(field Built-Using)"
+check "field Depends: adduser and libc6 (from shlibs), no C++ library" \
+    sh -c "echo '$depends' | grep -q 'adduser' && echo '$depends' | grep -q 'libc6' && ! echo '$depends' | grep -qE 'libuv1|libyaml-cpp|libspdlog|libfmt|libstdc'"
+for source in musl 'gcc-[0-9]+' yaml-cpp libuv1 spdlog fmtlib; do
+  check "field Built-Using names $source" \
+      sh -c "echo '$built_using' | grep -qE '(^|, )$source \(= [^)]+\)'"
+done
 check "field Recommends: logrotate" test "$(field Recommends)" = logrotate
 check "field Description is set" test -n "$(field Description)"
 check "the file name is climits-manager_${version}_${arch}.deb" \
