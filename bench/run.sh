@@ -38,11 +38,10 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 2
 fi
 
-# The manager under test: a Release build of its own (never the shared build/).
+# The manager under test: a Release build of its own (never the shared build/), linked as the
+# Debian package links it (C++ dependencies static, CMakeLists.txt).
 if [ -z "$manager" ]; then
-  if [ ! -f "$build_dir/CMakeCache.txt" ]; then
-    cmake -S "$top" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release >/dev/null
-  fi
+  cmake -S "$top" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release -DCLIMITS_STATIC_DEPS=ON >/dev/null
   cmake --build "$build_dir" -j2 --target climits-manager climits-exec >/dev/null
   manager="$build_dir/climits-manager"
 fi
