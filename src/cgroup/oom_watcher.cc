@@ -26,12 +26,8 @@ void close_and_free(uv_handle_t* handle) {
 
 }  // namespace
 
-OomWatcher::OomWatcher(uv_loop_t* loop, CounterReader read, Callback callback,
-                       bool retry_after_event)
-    : loop_(loop),
-      read_(std::move(read)),
-      callback_(std::move(callback)),
-      retry_after_event_(retry_after_event) {
+OomWatcher::OomWatcher(uv_loop_t* loop, CounterReader read, Callback callback, Notice notice)
+    : loop_(loop), read_(std::move(read)), callback_(std::move(callback)), notice_(notice) {
   retry_timer_ = new uv_timer_t;
   uv_timer_init(loop_, retry_timer_);
   retry_timer_->data = this;
@@ -62,7 +58,7 @@ Result<std::unique_ptr<OomWatcher>> OomWatcher::on_file_change(uv_loop_t* loop,
   // v2 counts the kill before it notifies, and memory.events also changes for high/max
   // events (many per second under memory.high): no re-reads there.
   std::unique_ptr<OomWatcher> watcher(
-      new OomWatcher(loop, std::move(read), std::move(callback), false));
+      new OomWatcher(loop, std::move(read), std::move(callback), Notice::after_the_kill));
   auto* handle = new uv_fs_event_t;
   uv_fs_event_init(loop, handle);
   handle->data = watcher.get();
@@ -82,7 +78,7 @@ Result<std::unique_ptr<OomWatcher>> OomWatcher::on_eventfd(uv_loop_t* loop, int 
                                                            CounterReader read,
                                                            Callback callback) {
   std::unique_ptr<OomWatcher> watcher(
-      new OomWatcher(loop, std::move(read), std::move(callback), true));
+      new OomWatcher(loop, std::move(read), std::move(callback), Notice::before_the_kill));
   watcher->eventfd_ = eventfd;
   auto* handle = new uv_poll_t;
   int rc = uv_poll_init(loop, handle, eventfd);
@@ -107,9 +103,10 @@ Result<std::unique_ptr<OomWatcher>> OomWatcher::on_eventfd(uv_loop_t* loop, int 
 }
 
 void OomWatcher::on_kernel_event() {
-  retries_left_ = retry_after_event_ ? kRetries : 0;
+  const bool before_the_kill = notice_ == Notice::before_the_kill;
+  retries_left_ = before_the_kill ? kRetries : 0;
   uv_timer_stop(retry_timer_);
-  if (retry_after_event_ && warning_) warning_();
+  if (before_the_kill && warning_) warning_();
   check_now();
 }
 

@@ -45,7 +45,11 @@ class OomWatcher {
   void check_now();
 
  private:
-  OomWatcher(uv_loop_t* loop, CounterReader read, Callback callback, bool retry_after_event);
+  // When the kernel's notice comes: v1 notifies as the cgroup runs out of memory, before a
+  // victim is killed and counted (so the counter is re-read a few times, and the warning
+  // callback has a moment to act); v2 notifies once the kill is counted.
+  enum class Notice { before_the_kill, after_the_kill };
+  OomWatcher(uv_loop_t* loop, CounterReader read, Callback callback, Notice notice);
   void read_baseline();
   void on_kernel_event();
 
@@ -55,7 +59,7 @@ class OomWatcher {
   std::function<void()> warning_;
   std::uint64_t last_count_ = 0;
   int retries_left_ = 0;
-  bool retry_after_event_;
+  Notice notice_;
   int eventfd_ = -1;
   // Handles are heap-allocated and freed in their close callbacks, after the watcher is gone.
   uv_handle_t* source_ = nullptr;
