@@ -2,12 +2,16 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <charconv>
+#include <csignal>
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <thread>
 
 #include "build_info.h"
 #include "supervisor/identity.h"
@@ -235,6 +239,26 @@ std::optional<std::string> Launcher::take_spawn_error(int pid) {
   std::string message = report.substr(static_cast<std::size_t>(end - report.data()) + 1);
   if (error != 0) message += std::string(": ") + std::strerror(error);
   return message;
+}
+
+Result<void> kill_child_and_wait(int pid, std::chrono::milliseconds patience) {
+  using Clock = std::chrono::steady_clock;
+  if (::kill(pid, SIGKILL) != 0 && errno != ESRCH)
+    return Error::from_errno(errno, "killing pid " + std::to_string(pid));
+  auto deadline = Clock::now() + patience;
+  for (;;) {
+    siginfo_t info{};
+    // WNOWAIT: look, and leave the zombie to libuv. ECHILD: reaped already, so gone as well.
+    if (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) != 0) {
+      if (errno == ECHILD) return success();
+      return Error::from_errno(errno, "waiting for pid " + std::to_string(pid));
+    }
+    if (info.si_pid == pid) return success();
+    if (Clock::now() >= deadline)
+      return Error{EBUSY, "pid " + std::to_string(pid) + " still alive " +
+                              std::to_string(patience.count()) + " ms after SIGKILL"};
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
 }
 
 Result<std::string> find_helper() {

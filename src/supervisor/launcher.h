@@ -6,6 +6,7 @@
 #include <sys/resource.h>
 #include <uv.h>
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -55,6 +56,12 @@ class Launcher {
   std::vector<std::string> base_environment_;  // the manager's own, taken once
   StatusReports reports_;
 };
+
+// SIGKILLs a child that is not reaped yet and waits, up to `patience`, until it has exited,
+// without reaping it: libuv reaps it and calls its exit callback as usual. A process that has
+// exited is no longer listed in its cgroup, so a cancelled staged helper is gone before its
+// program is said to be stopped. One blocked at its gate exits at once.
+Result<void> kill_child_and_wait(int pid, std::chrono::milliseconds patience);
 
 // Where the helper is: beside the running binary (a build tree), else the install location.
 Result<std::string> find_helper();

@@ -420,7 +420,10 @@ void ProgramRunner::cancel_staged(const std::string& why) {
   if (staged_.process == nullptr) return;
   uv_timer_stop(stage_timer_);
   staged_.process->data = nullptr;  // its exit finds no owner and only frees the handle
-  ::kill(staged_.pid, SIGKILL);     // not reaped yet: the pid is still its own
+  // Not reaped yet, so the pid is still its own. Waited for: it has joined the cgroup, and
+  // the program's next state (stopped, say) must not be seen while it is still listed there.
+  if (auto gone = kill_child_and_wait(staged_.pid, cgroup::kKillPatience); !gone)
+    spdlog::error("{}: staged replacement: {}", program_.name, gone.error().message);
   ::close(staged_.gate_fd);
   context_.launcher.forget(staged_.pid);
   spdlog::debug("{}: staged replacement pid {} cancelled: {}", program_.name, staged_.pid, why);
