@@ -17,14 +17,11 @@ The tests need root (cgroups, other users); they pass with a notice when not run
 
 import json
 import os
-import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
-import time
 import unittest
 
 MANAGER = None  # argv[1]
@@ -33,7 +30,7 @@ CTL = None  # argv[2]
 # The private-cgroup helpers are the daemon suite's (tests/daemon/e2e.py).
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "daemon"))
 import e2e  # noqa: E402
-from e2e import own_cgroup, read_pids  # noqa: E402,F401
+from e2e import own_cgroup, read_pids, wait_until  # noqa: E402,F401
 
 
 class Cgroups(e2e.Cgroups):
@@ -41,7 +38,6 @@ class Cgroups(e2e.Cgroups):
 
     def __init__(self):
         super().__init__(prefix="climits-ctl")
-
 
 
 def pid_alive(pid):
@@ -53,76 +49,17 @@ def pid_alive(pid):
         return False
 
 
-class Daemon:
-    """One run of climits-manager on a config file; the log is its stderr."""
-
-    def __init__(self, workdir, config_path, tag):
-        self.workdir = workdir
-        self.config_path = config_path
-        self.log_path = os.path.join(workdir, tag + ".log")
-        self.proc = None
-
-    def start(self):
-        with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen([MANAGER, "-c", self.config_path],
-                                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                         stderr=log, cwd=self.workdir, start_new_session=True)
-        return self
-
-    def running(self):
-        return self.proc is not None and self.proc.poll() is None
+class Daemon(e2e.Daemon):
+    """The daemon suite's manager run (e2e.Daemon: log = stderr, matched per line). The
+    control tests also read the whole log at once, and want stop()'s exit status alone."""
 
     def log(self):
         with open(self.log_path, errors="replace") as f:
             return f.read()
 
-    def tail(self, n=30):
-        return "\n".join(self.log().splitlines()[-n:])
-
-    def wait_for(self, pattern, timeout=20.0, allow_exit=False):
-        """Wait until a log line matches the regex; return the match."""
-        rx = re.compile(pattern, re.M)
-        deadline = time.monotonic() + timeout
-        while True:
-            m = rx.search(self.log())
-            if m:
-                return m
-            if not allow_exit and not self.running():
-                m = rx.search(self.log())
-                if m:
-                    return m
-                raise AssertionError("the manager exited (%s) while waiting for %r:\n%s"
-                                     % (self.proc.returncode, pattern, self.tail()))
-            if time.monotonic() > deadline:
-                raise AssertionError("timed out waiting for %r:\n%s" % (pattern, self.tail()))
-            time.sleep(0.02)
-
-    def wait_exit(self, timeout=30.0):
-        try:
-            return self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            raise AssertionError("the manager did not exit within %.0fs:\n%s"
-                                 % (timeout, self.tail()))
-
     def stop(self, timeout=30.0):
-        self.proc.send_signal(signal.SIGTERM)
-        return self.wait_exit(timeout)
-
-    def kill(self):
-        if self.running():
-            self.proc.kill()
-            self.proc.wait()
-
-
-def wait_until(predicate, timeout, what, interval=0.02):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out after %.0fs waiting for %s" % (timeout, what))
-        time.sleep(interval)
+        status, _took = super().stop(timeout=timeout)
+        return status
 
 
 class Connection:
@@ -255,6 +192,7 @@ def main():
                          % sys.argv[0])
         sys.exit(2)
     MANAGER = os.path.abspath(sys.argv[1])
+    e2e.MANAGER = MANAGER  # e2e.Daemon starts it
     CTL = os.path.abspath(sys.argv[2])
     # 77: ctest's SKIP_RETURN_CODE for these tests (a skip is never counted as a pass).
     if os.geteuid() != 0:
