@@ -16,28 +16,11 @@ umask 022
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 exec </dev/null >/dev/console 2>&1
 
-log() { read -r up _ </proc/uptime 2>/dev/null; echo "climits-vm: [${up:-?}] $*"; }
-die() {
-    log "FATAL: $*"
-    [ -d /mnt/xfer/. ] && echo "$*" >/mnt/xfer/fatal 2>/dev/null
-    sync
-    poweroff -f
-    echo o >/proc/sysrq-trigger
-    exit 1
-}
-
-mount -t proc proc /proc || die "mount /proc"
-mount -t sysfs sysfs /sys || die "mount /sys"
-log "init started, kernel $(uname -r)"
-while read -r m; do
-    [ -n "$m" ] || continue
-    insmod "/lib/modules/$m.ko" || log "warning: insmod $m failed"
-done </etc/modules.boot
-
-p9opts=trans=virtio,version=9p2000.L,msize=262144
-mkdir -p /mnt/xfer /mnt/host /mnt/rw
-mount -t 9p -o "$p9opts" xfer /mnt/xfer || die "mount 9p xfer share"
-mount -t 9p -o "$p9opts,ro" hostroot /mnt/host || die "mount 9p hostroot share"
+# log, die, guest_mount_shares (tests/vm/guest-lib.sh)
+# shellcheck source=guest-lib.sh
+. /lib/climits-vm.sh
+guest_mount_shares
+mkdir -p /mnt/rw
 [ -f /mnt/xfer/cmd.sh ] || die "no cmd.sh in the xfer share"
 
 # The writable root: overlay of a tmpfs over the read-only host root.

@@ -19,7 +19,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cache=$(cd "$1" && pwd)
 
 kver=$(sed -n 's/^kernel_version=//p' "$cache/ready")
-stamp=$(cat "$here/prepare-systemd.sh" "$here/guest-init-systemd.sh" | sha256sum | cut -c1-16)
+stamp=$(cat "$here/prepare-systemd.sh" "$here/guest-init-systemd.sh" "$here/guest-lib.sh" | sha256sum | cut -c1-16)
 stamp="$stamp-$kver"
 cache_ready() {
     [ -f "$cache/ready-systemd" ] && grep -qx "stamp=$stamp" "$cache/ready-systemd" &&
@@ -76,6 +76,8 @@ for applet in $("$busybox_bin" --list); do
 done
 ln -s bin "$stage/sbin"
 install -m 0755 "$here/guest-init-systemd.sh" "$stage/init"
+mkdir -p "$stage/lib"
+install -m 0644 "$here/guest-lib.sh" "$stage/lib/climits-vm.sh"
 mknod -m 600 "$stage/dev/console" c 5 1 2>/dev/null || true
 (cd "$stage" && find . -print0 | LC_ALL=C sort -z |
     cpio --null -o -H newc -R 0:0 --quiet | gzip -6 >"$cache/initramfs-systemd.cpio.gz.tmp")

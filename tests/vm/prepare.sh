@@ -21,7 +21,7 @@ cache=$(cd "$1" && pwd)
 
 # The stamp covers everything that goes into the initramfs, so editing the
 # guest init (or this script) rebuilds it (the kernel download is kept).
-stamp=$(cat "$here/prepare.sh" "$here/guest-init.sh" | sha256sum | cut -c1-16)
+stamp=$(cat "$here/prepare.sh" "$here/guest-init.sh" "$here/guest-lib.sh" | sha256sum | cut -c1-16)
 
 cache_ready() {
     [ -f "$cache/ready" ] || return 1
@@ -170,6 +170,8 @@ for applet in $("$busybox_bin" --list); do
 done
 ln -s bin "$stage/sbin"
 install -m 0755 "$here/guest-init.sh" "$stage/init"
+mkdir -p "$stage/lib"
+install -m 0644 "$here/guest-lib.sh" "$stage/lib/climits-vm.sh"
 echo "$kver" >"$stage/etc/kernel-version"
 # /dev/console lets the kernel give /init its stdio; init also copes without it.
 mknod -m 600 "$stage/dev/console" c 5 1 2>/dev/null || true
