@@ -256,7 +256,9 @@ Result<void> kill_child_and_wait(int pid, std::chrono::milliseconds patience) {
     if (info.si_pid == pid) return success();
     if (Clock::now() >= deadline)
       return Error{EBUSY, "pid " + std::to_string(pid) + " still alive " +
-                              std::to_string(patience.count()) + " ms after SIGKILL"};
+                              std::to_string(patience.count()) +
+                              " ms after SIGKILL (stuck in the kernel? its state is in /proc/" +
+                              std::to_string(pid) + "/stat)"};
     std::this_thread::sleep_for(std::chrono::microseconds(200));
   }
 }

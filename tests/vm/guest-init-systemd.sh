@@ -16,10 +16,10 @@ umask 022
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 exec </dev/null >/dev/console 2>&1
 
-# log, die, guest_mount_shares (tests/vm/guest-lib.sh)
+# log, die, guest_early_setup (tests/vm/guest-lib.sh)
 # shellcheck source=guest-lib.sh
 . /lib/climits-vm.sh
-guest_mount_shares
+guest_early_setup
 mkdir -p /mnt/rw
 [ -f /mnt/xfer/cmd.sh ] || die "no cmd.sh in the xfer share"
 

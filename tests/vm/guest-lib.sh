@@ -17,7 +17,8 @@ die() {
     exit 1
 }
 
-guest_mount_shares() {
+# /proc, /sys, the boot modules, the two 9p shares.
+guest_early_setup() {
     mount -t proc proc /proc || die "mount /proc"
     mount -t sysfs sysfs /sys || die "mount /sys"
     log "init started, kernel $(uname -r)"
