@@ -9,8 +9,10 @@ packages=(
   libyaml-cpp-dev libuv1-dev libspdlog-dev libfmt-dev doctest-dev libcli11-dev nlohmann-json3-dev
   # climits-exec, the per-start helper, is linked statically against musl (CMakeLists.txt)
   musl-tools
-  # tests: schema validation, and the cgroup v2 VM (qemu under TCG, busybox initramfs)
+  # tests: schema validation, the cgroup v2 VM (qemu under TCG, busybox initramfs), and the
+  # load for scripts/loaded-test.sh
   python3 python3-jsonschema python3-yaml
+  stress-ng
   qemu-system-x86 busybox-static xz-utils cpio
   # bench/: the competitor it is measured against, and its chart
   supervisor gnuplot-nox

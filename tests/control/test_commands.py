@@ -216,8 +216,10 @@ class CommandsTest(harness.ControlTest):
         result = self.assert_ctl_ok(self.ctl("stop", "stubborn"))
         took = time.monotonic() - began
         self.assertEqual(result.stdout, "stubborn: stopped\n")
+        # Never before its stop.timeout (700ms). No upper bound: how soon after it the kill
+        # comes is machine speed; that it came at all is "stopped" above (climits-ctl waits
+        # up to 60 s) and the SIGKILL below.
         self.assertGreaterEqual(took, 0.6)
-        self.assertLess(took, 10)
         stubborn = self.status("stubborn")["stubborn"]
         self.assertEqual(stubborn["last_exit"]["signal"], "SIGKILL")
         self.assertEqual(stubborn["last_exit"]["kind"], "signal")

@@ -22,6 +22,19 @@ def programs():
             "worker": {"command": ["sleep", marker], "start": {"settle": "100ms"}}}
 
 
+def socket_fds(pid):
+    """How many sockets a process holds (the manager: its listening socket, one per
+    accepted client, and any of its own)."""
+    count = 0
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            if os.readlink("/proc/%d/fd/%s" % (pid, fd)).startswith("socket:"):
+                count += 1
+        except FileNotFoundError:
+            pass  # closed meanwhile
+    return count
+
+
 def rss_kib(pid):
     with open("/proc/%d/status" % pid) as f:
         for line in f:
@@ -37,17 +50,17 @@ class RobustnessTest(harness.ControlTest):
         self.manager = self.daemon(self.write_config(programs()))
         self.manager.wait_for(r"worker: starting -> running ")
 
-    def assert_served(self, within=2.0):
-        """A fresh client gets a status answer quickly."""
-        began = time.monotonic()
-        conn = self.connect(timeout=within)
-        response = conn.request({"cmd": "status"})
-        conn.close()
-        took = time.monotonic() - began
+    def assert_served(self):
+        """A fresh client gets a correct status answer. The manager serves every client from
+        one loop, so a client that held it up would keep this one from its answer; how fast
+        the answer comes is bench/'s business, the timeout only guards against a hang."""
+        conn = self.connect(timeout=30)
+        try:
+            response = conn.request({"cmd": "status"})
+        finally:
+            conn.close()
         self.assertTrue(response["ok"], response)
-        self.assertEqual(len(response["programs"]), 2)
-        self.assertLess(took, within)
-        return took
+        self.assertEqual(sorted(p["name"] for p in response["programs"]), ["web", "worker"])
 
     def test_bad_requests_get_errors(self):
         conn = self.connect()
@@ -120,12 +133,16 @@ class RobustnessTest(harness.ControlTest):
         self.assert_served()
 
     def test_stalled_half_line_costs_nothing(self):
+        sockets = socket_fds(self.manager.pid)
         stalled = self.connect(timeout=30)
         stalled.send(b"{\"cmd\": \"sta")
         silent = self.connect(timeout=30)  # connected, sends nothing at all
-        time.sleep(0.2)
+        # Both taken in by the manager before the others come (the half line, already sent,
+        # is read at its next turn of the loop).
+        harness.wait_until(lambda: socket_fds(self.manager.pid) >= sockets + 2, 10,
+                           "the manager to accept the stalled and the silent client")
         for _ in range(20):
-            self.assert_served(within=1.0)
+            self.assert_served()
         self.assert_ctl_ok(self.ctl("stop", "web"))
         self.assert_ctl_ok(self.ctl("start", "web"))
         # The half line completes later: it is answered like any other.
@@ -156,7 +173,7 @@ class RobustnessTest(harness.ControlTest):
         flooder.start()
         # Meanwhile the others are served.
         for _ in range(10):
-            self.assert_served(within=2.0)
+            self.assert_served()
         flooder.join(timeout=30)
         self.assertFalse(flooder.is_alive(), "the flooding client was never cut off")
         self.manager.wait_for(r"control: dropping a client \(uid 0, pid \d+\) that does not read "

@@ -14,7 +14,10 @@ and uses only the standard library. The harness gives each test:
 
 Observation is through the log, /proc and the cgroup filesystem (there is no control socket
 yet). Timeouts are generous because the suite runs on loaded 2-core machines; the assertions
-themselves are strict.
+themselves are strict. No assertion bounds how fast the manager is (that is bench/'s): a test
+waits for the condition it needs, a timeout only guards against a hang, and a delay the
+product promises (a backoff, a stop timeout) is checked from below (never earlier), with at
+most an upper bound seconds wide that only a timer gone wrong can reach.
 """
 
 import datetime
@@ -131,6 +134,29 @@ def fd_count(pid):
 def unique_marker():
     """A number to put in a `sleep N` command line that no other test or run uses."""
     return "9%d%03d" % (os.getpid(), next(_counter) % 1000)
+
+
+def cpu_seconds(pid):
+    """utime + stime of a process (all its threads), in seconds."""
+    fields = proc_stat_fields(pid)
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class SpinMeter:
+    """Whether a process busy-loops over an interval. `share()` is the CPU time it used since
+    the meter started, as a share of one core over that interval; a test asserts it stays
+    below 0.9, a bound so loose that only a true busy loop reaches it (how much CPU the
+    manager uses is bench/'s). On a busy machine a spinning process may get less than that
+    and pass: the bound can miss a spin there, it cannot fail a process that waits."""
+
+    def __init__(self, pid):
+        self.pid = pid
+        self.began = time.monotonic()
+        self.start = cpu_seconds(pid)
+
+    def share(self):
+        used = cpu_seconds(self.pid) - self.start
+        return used / (time.monotonic() - self.began)
 
 
 # ---------------------------------------------------------------------------------------------

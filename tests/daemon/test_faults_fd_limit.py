@@ -27,17 +27,10 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import e2e  # noqa: E402
 
-TICKS = os.sysconf("SC_CLK_TCK")
-
 
 def estimate(programs, file_streams=2):
     """The manager's documented estimate on cgroup v1."""
     return 64 + programs * (1 + 1 + 2 * file_streams)
-
-
-def cpu_ticks(pid):
-    fields = e2e.proc_stat_fields(pid)
-    return int(fields[11]) + int(fields[12])
 
 
 def file_limits(pid):
@@ -82,15 +75,14 @@ class FdLimitTest(e2e.DaemonTest):
         config = self.write_config(self.sleepers(1000, marker))
         needed = estimate(1000)
         suggested = (needed + 1023) // 1024 * 1024
-        began = time.monotonic()
+        # The refusal comes before anything is started (asserted below: no cgroup, no
+        # process, no socket); how fast is not asserted, the timeout only guards a hang.
         run = subprocess.run([e2e.MANAGER, "-c", config], capture_output=True, text=True,
                              cwd=self.dir, timeout=60, preexec_fn=with_file_limit(256, 256))
-        took = time.monotonic() - began
         check = subprocess.run([e2e.MANAGER, "--check", "-c", config], capture_output=True,
                                text=True, cwd=self.dir, timeout=60,
                                preexec_fn=with_file_limit(256, 256))
         self.assertEqual(run.returncode, 2, run.stderr)
-        self.assertLess(took, 10)
         lines = run.stderr.splitlines()
         [error] = severe(lines)
         self.assertEqual(
@@ -189,11 +181,25 @@ class FdLimitTest(e2e.DaemonTest):
         # and below libuv's spare descriptor (the manager's only /dev/null besides stdin),
         # with which libuv would otherwise shed control connections by itself, silently.
         since = len(daemon.lines)
+        flap_pipes = set()
+        for fd in ("1", "2"):
+            target = os.readlink("/proc/%d/fd/%s" % (pids["flap"][0], fd))
+            if target.startswith("pipe:"):
+                flap_pipes.add(target)  # the manager's read end shows the same pipe:[inode]
         os.kill(pids["flap"][0], signal.SIGKILL)
         daemon.wait_for(r"^flap: running -> backoff ", since=since)
-        time.sleep(0.1)
-        fds = {int(fd): os.readlink("/proc/%d/fd/%s" % (daemon.pid, fd))
-               for fd in os.listdir("/proc/%d/fd" % daemon.pid)}
+
+        def manager_fds():
+            found = {}
+            for fd in os.listdir("/proc/%d/fd" % daemon.pid):
+                try:
+                    found[int(fd)] = os.readlink("/proc/%d/fd/%s" % (daemon.pid, fd))
+                except FileNotFoundError:
+                    pass  # closed meanwhile
+            return found
+        e2e.wait_until(lambda: not flap_pipes & set(manager_fds().values()), 10,
+                       lambda: "the manager to close flap's last output pipes %s" % flap_pipes)
+        fds = manager_fds()
         lowest_free = min(set(range(len(fds) + 1)) - set(fds))
         [spare] = [fd for fd, target in fds.items() if fd > 2 and target == "/dev/null"]
         limit = min(lowest_free, spare)
@@ -205,6 +211,7 @@ class FdLimitTest(e2e.DaemonTest):
                         since=since, count=2, timeout=20)
 
         # A client meanwhile: it waits, the manager says so once, and nothing spins.
+        began = time.monotonic()
         daemon.poll_log()
         window = len(daemon.lines)
         ctl = os.path.join(os.path.dirname(e2e.MANAGER), "climits-ctl")
@@ -212,20 +219,29 @@ class FdLimitTest(e2e.DaemonTest):
                                     "status", "--json"], stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE, text=True)
         self.addCleanup(lambda: waiting.poll() is None and waiting.kill())
-        cpu = cpu_ticks(daemon.pid)
+        spin = e2e.SpinMeter(daemon.pid)
+        # The shortage lasts at least 3 s (the manager retries the accept every second), and
+        # until it has been seen: the warning, and 4 more failed attempts of flap.
         time.sleep(3.0)
-        used = cpu_ticks(daemon.pid) - cpu
-        self.assertLess(used, TICKS * 0.2, "%d ticks in 3 s" % used)
+        daemon.wait_for(r"^control: cannot accept connections", since=window, timeout=20)
+        daemon.wait_for(r"^flap: starting -> backoff \(%s" % reason, since=window, count=4,
+                        timeout=20)
+        # Not a CPU budget (that is bench/'s): only a busy loop uses 90% of a core.
+        share = spin.share()
+        print("manager CPU: %.1f%% of a core" % (share * 100))
+        self.assertLess(share, 0.9, "the manager spins")
         self.assertIsNone(waiting.poll(), "the client did not wait")
         new = daemon.find(r".", since=window)
+        elapsed = time.monotonic() - began
         [warning] = [l for l in new if l.split()[2] == "warning"]
         self.assertEqual(e2e.line_message(warning),
                          "control: cannot accept connections: too many open files; trying "
                          "again every second, clients wait (at most one such warning a minute)")
-        # Besides it, two lines per attempt of flap (-> starting, -> backoff), one every 0.5 s.
+        # Besides it, two lines per attempt of flap (-> starting, -> backoff), one attempt
+        # every 0.5 s at most over the window as it really lasted: the backoff's lower bound,
+        # which a slow machine only makes easier to meet.
         attempts = [l for l in new if l != warning]
-        self.assertLessEqual(len(attempts), 2 * (3.0 / 0.5 + 1), "\n".join(new))
-        self.assertGreaterEqual(len([l for l in attempts if "Too many open files" in l]), 4)
+        self.assertLessEqual(len(attempts), 2 * (elapsed / 0.5 + 1), "\n".join(new))
         for line in attempts:
             self.assertRegex(e2e.line_message(line),
                              r"^flap: (backoff -> starting \(restart \d+\)|starting -> backoff "

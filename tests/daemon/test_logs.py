@@ -4,12 +4,14 @@
   merged into stdout (stderr: {file: stdout}), or nowhere (null); never in the manager's log;
 - rotation keeps sizes and counts bounded under a flood (.1 the newest);
 - SIGUSR1 after a rename (logrotate) makes a fresh file;
+- the control socket answers status requests while a neighbour floods its output;
 - a full log filesystem: output dropped with one warning, the manager and a quiet program fine;
 - a symbolic link planted where a log file goes is not followed (the manager writes as root);
 - sd_notify: READY=1 after the start, RELOADING=1 then READY=1 around a reload, STOPPING=1 at
   shutdown, STATUS= lines; to a path and to an abstract socket.
 """
 
+import json
 import os
 import signal
 import socket
@@ -101,7 +103,12 @@ class LogsTest(e2e.DaemonTest):
         for older, newer in zip(first_last, first_last[1:]):
             self.assertEqual(newer[0], older[1] + 1, first_last)
 
-    def test_status_stays_fast_beside_a_flood(self):
+    def test_status_answers_beside_a_flood(self):
+        """A neighbour flooding its output (the manager reading and rotating it without
+        pause) does not keep the control socket from answering: every request gets a
+        correct answer while the flood goes on. How fast is bench/'s business (the latency
+        bar is a performance figure, not a property to test on a shared machine); the
+        timeout is only a guard against a hang."""
         ctl = os.path.join(os.path.dirname(e2e.MANAGER), "climits-ctl")
         programs = {
             "flood": sh("yes 'flooding as fast as it can'",
@@ -114,18 +121,23 @@ class LogsTest(e2e.DaemonTest):
         e2e.wait_until(lambda: os.path.exists(os.path.join(self.dir, "logs",
                                                            "flood.stdout.log.1")),
                        20, "the flood rotating")
-        times = []
+        [yes] = e2e.wait_until(lambda: [p for p in self.cgroups.live_procs("flood")
+                                        if (e2e.cmdline(p) or [""])[0] == "yes"], 10,
+                               "flood's yes")
+
+        def written():
+            """Bytes `yes` has written so far: they grow only while the manager reads."""
+            with open("/proc/%d/io" % yes) as f:
+                return int([l for l in f if l.startswith("wchar:")][0].split()[1])
+        before = written()
         for _ in range(20):
-            began = time.monotonic()
             result = subprocess.run([ctl, "-s", socket_path, "status", "--json"],
-                                    capture_output=True, text=True, timeout=10)
-            times.append((time.monotonic() - began) * 1000)
+                                    capture_output=True, text=True, timeout=30)
             self.assertEqual(result.returncode, 0, result.stderr)
-            self.assertIn('"quiet"', result.stdout)
-        times.sort()
-        print("status beside a flood: median %.1f ms, max %.1f ms" % (times[10], times[-1]))
-        # Each request: a process start of climits-ctl included; the bar is 100 ms.
-        self.assertLess(times[-2], 100, times)
+            states = {p["name"]: p["state"] for p in json.loads(result.stdout)["programs"]}
+            self.assertEqual(states, {"flood": "running", "quiet": "running"})
+        # The flood was still flowing: the manager kept reading it.
+        e2e.wait_until(lambda: written() > before, 10, "more output from flood")
         self.assertEqual(daemon.stop()[0], 0)
 
     def test_full_log_filesystem(self):

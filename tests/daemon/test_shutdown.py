@@ -1,10 +1,10 @@
-"""SIGTERM and SIGINT: a graceful shutdown that exits 0 within a few seconds, leaves no program
-process and no program cgroup (memory and pids) behind, and says "clean shutdown"."""
+"""SIGTERM and SIGINT: a graceful shutdown that exits 0 without waiting for any stop timeout
+(every program dies on TERM: no cgroup is killed), leaves no program process and no program
+cgroup (memory and pids) behind, and says "clean shutdown"."""
 
 import os
 import signal
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import e2e  # noqa: E402
@@ -44,13 +44,17 @@ class ShutdownTest(e2e.DaemonTest):
         self.assertEqual(len(idents), 4)
         self.assertEqual(len(self.cgroups.program_dirs()), 6)  # 3 programs x (memory, pids)
 
+        # No bound on how long the shutdown takes (machine speed): that it did not wait for a
+        # stop timeout (10 s by default) is the absence of "killing its cgroup", below. The
+        # timeout only guards against a hang.
         status, seconds = daemon.stop(sig, timeout=30)
         print("%s: exit %s after %.2fs" % (signal.Signals(sig).name, status, seconds))
         self.assertEqual(status, 0, daemon.tail())
-        self.assertLess(seconds, 5.0, "shutdown took %.2fs" % seconds)
-        # Zombies of reparented children may take a moment to be reaped; they must be dead.
-        time.sleep(0.1)
-        self.assert_all_gone([i for i in idents if i])
+        # Zombies of reparented children may take a moment to be reaped (alive() counts a
+        # zombie as dead); wait until every one is gone.
+        e2e.wait_until(lambda: not [i for i in idents if e2e.alive(i)], 10,
+                       lambda: "program processes to be gone: %s"
+                       % [i[0] for i in idents if e2e.alive(i)])
         for marker in (one, two, child):
             self.assertEqual(e2e.pids_with_cmdline(["sleep", marker]), [])
         self.assertEqual(self.cgroups.program_dirs(), [])

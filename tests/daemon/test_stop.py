@@ -41,10 +41,12 @@ class StopTest(e2e.DaemonTest):
         self.assertIn(graceful_pid, self.cgroups.procs("graceful"))
         stubborn_idents = [e2e.identity(p) for p in self.cgroups.live_procs("stubborn")]
 
+        # No bound on how long the shutdown takes (machine speed); that graceful was not left
+        # to its 10 s stop timeout is the absence of its kill, below. The timeout only guards
+        # against a hang.
         status, seconds = daemon.stop(signal.SIGTERM, timeout=30)
         print("exit %s after %.2fs" % (status, seconds))
         self.assertEqual(status, 0, daemon.tail())
-        self.assertLess(seconds, 5.0)
 
         # graceful: TERM, the trap ran, exit 0, no kill.
         [g_stopping] = daemon.find(r"^graceful: running -> stopping \(shutdown\)$")
@@ -53,7 +55,8 @@ class StopTest(e2e.DaemonTest):
         took = e2e.line_time(g_stopped) - e2e.line_time(g_stopping)
         print("graceful stopped %.3fs after TERM" % took)
         self.assertGreaterEqual(took, 0.28, "graceful stopped before its trap could finish")
-        self.assertLess(took, 3.0)
+        # No upper bound: how soon after its trap the exit is seen is machine speed; that the
+        # manager waited for it rather than killing it is this:
         self.assertEqual(daemon.find(r"^graceful: .*killing its cgroup"), [])
         text = open(out).read()
         self.assertIn("graceful-bye-%d" % graceful_pid, text, "trap output missing: %r" % text)
@@ -67,9 +70,11 @@ class StopTest(e2e.DaemonTest):
         waited = e2e.line_time(s_kill) - e2e.line_time(s_stopping)
         print("stubborn killed %.3fs after TERM" % waited)
         # Timers count from the loop's cached time, which may be a little older than the log
-        # line's timestamp: a few ms of slack below.
+        # line's timestamp: a few ms of slack below. Never before stop.timeout; above it only
+        # a bound so loose (5 s late) that machine speed cannot reach it and a timer that
+        # never fired (or a unit mix-up) still fails it.
         self.assertGreaterEqual(waited, 0.47)
-        self.assertLess(waited, 1.5)
+        self.assertLess(waited, 0.5 + 5.0)
         self.assertLessEqual(e2e.line_time(s_kill), e2e.line_time(s_stopped))
         self.assert_all_gone([i for i in stubborn_idents if i])
         self.assertEqual(self.cgroups.program_dirs(), [])
@@ -93,11 +98,14 @@ class StopTest(e2e.DaemonTest):
         self.assertTrue(daemon.running(), "the manager did not wait for the stop timeout")
         self.assertTrue(e2e.alive(ident))
         daemon.send(signal.SIGTERM)
-        status = daemon.wait_exit(10)
+        status = daemon.wait_exit(25)
         seconds = time.monotonic() - began
         print("second SIGTERM: exit %s %.2fs after the first" % (status, seconds))
         self.assertEqual(status, 0, daemon.tail())
-        self.assertLess(seconds, 5.0)
+        # "At once" means before the 30 s stop timeout, which a manager that ignored the second
+        # signal would wait for (and then say so); how much sooner is machine speed.
+        self.assertLess(seconds, 30.0)
+        self.assertEqual(daemon.find(r"^slow: .*still running .* killing its cgroup"), [])
         daemon.wait_for(r"second shutdown request", timeout=1, allow_exit=True)
         self.assertFalse(e2e.alive(ident))
         self.assertEqual(e2e.pids_with_cmdline(["sleep", marker]), [])
