@@ -65,6 +65,11 @@ void LogFile::set_rotation(std::uint64_t max_size, int keep) {
 void LogFile::rotate() {
   ::close(fd_);
   fd_ = -1;
+  // Rotated files beyond keep (left by a higher keep before a reload or a restart) go first:
+  // NAME.(keep+1), NAME.(keep+2), … until one is missing. Usually the first unlink fails.
+  for (int n = keep_ + 1;; ++n) {
+    if (::unlink((path_ + "." + std::to_string(n)).c_str()) != 0) break;
+  }
   if (keep_ == 0) {
     ::unlink(path_.c_str());
   } else {
