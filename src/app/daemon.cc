@@ -334,6 +334,10 @@ int run_daemon(const DaemonOptions& options) {
     exit_code = kExitEnvironmentError;
   }
   daemon.manager.reset();
+  if (exit_code == kExitOk) {
+    if (auto removed = (*backend)->remove_root_if_created(); !removed)
+      spdlog::warn("cgroups: {}", removed.error().message);
+  }
   // Output pipes still open now are held by processes that left their cgroups; reading
   // them would keep the loop, and the manager, alive for as long as those live.
   supervisor::close_drains(&daemon.loop);

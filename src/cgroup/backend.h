@@ -83,8 +83,19 @@ class Backend {
                                                         const std::string& program,
                                                         OomWatcher::Callback callback) = 0;
 
+  // An explicit cgroup_root that open_backend made (mkdir -p): the directories made, outermost
+  // first, the root last; once per hierarchy (v1: memory, then the pids mirror).
+  void record_created_root(std::vector<std::string> made) {
+    created_roots_.push_back(std::move(made));
+  }
+  // At a clean shutdown, once every program cgroup is gone: removes the roots recorded above
+  // (and the directories made on the way, while empty). A root that existed before is left
+  // alone. Defined in placement.cc, which makes them.
+  Result<void> remove_root_if_created();
+
  private:
   int lock_fd_;  // the root's flock: one manager per root
+  std::vector<std::vector<std::string>> created_roots_;
 };
 
 // Names of the programs whose cgroups (program-<name>) are in `root`.

@@ -7,6 +7,8 @@
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
+#include <iterator>
+#include <vector>
 
 #include "cgroup/cgroup_files.h"
 #include "util/file_io.h"
@@ -25,21 +27,24 @@ Error not_writable(const Error& cause, const std::string& root) {
                                kHowToFix};
 }
 
-// mkdir -p inside a cgroup filesystem (each mkdir creates a cgroup).
-Result<void> make_dirs(const std::string& path) {
+// mkdir -p inside a cgroup filesystem (each mkdir creates a cgroup). The directories made
+// now are added to `made` (outermost first), when given.
+Result<void> make_dirs(const std::string& path, std::vector<std::string>* made = nullptr) {
   std::string partial;
   for (const auto& part : std::filesystem::path(path)) {
     partial = (std::filesystem::path(partial) / part).string();
     if (partial == "/" || files::exists(partial)) continue;
-    if (auto made = files::make_dir(partial); !made) return made.error();
+    auto now = files::make_dir(partial);
+    if (!now) return now.error();
+    if (*now && made) made->push_back(partial);
   }
   return success();
 }
 
 // Creating and removing a scratch cgroup is the only reliable writability test: access(2)
 // does not know about read-only mounts of delegated subtrees or about cgroup namespaces.
-Result<void> probe_writable(const std::string& root) {
-  if (auto made = make_dirs(root); !made) return not_writable(made.error(), root);
+Result<void> probe_writable(const std::string& root, std::vector<std::string>* made = nullptr) {
+  if (auto dirs = make_dirs(root, made); !dirs) return not_writable(dirs.error(), root);
   std::string probe = root + "/climits-probe-" + std::to_string(::getpid());
   if (auto made = files::make_dir(probe); !made) return not_writable(made.error(), root);
   return files::remove_dir(probe, std::chrono::milliseconds(500));
@@ -96,8 +101,10 @@ Result<void> enable_controllers(const std::string& dir) {
 bool is_hierarchy_root(const std::string& dir) { return !files::exists(dir + "/cgroup.type"); }
 
 // mkdir -p below the mount, enabling the controllers in every new ancestor on the way down,
-// so that a nested explicit root gets memory and pids.
-Result<void> make_v2_dirs(const std::string& mount, const std::string& root) {
+// so that a nested explicit root gets memory and pids. The directories made now are added to
+// `made` (outermost first).
+Result<void> make_v2_dirs(const std::string& mount, const std::string& root,
+                          std::vector<std::string>& made) {
   std::string partial = mount;
   std::filesystem::path rest = std::filesystem::path(root).lexically_relative(mount);
   for (const auto& part : rest) {
@@ -108,7 +115,9 @@ Result<void> make_v2_dirs(const std::string& mount, const std::string& root) {
         return enabled.error().code == EBUSY || enabled.error().code == ENOENT
                    ? enabled.error()
                    : not_writable(enabled.error(), root);
-      if (auto made = files::make_dir(child); !made) return not_writable(made.error(), root);
+      auto now = files::make_dir(child);
+      if (!now) return not_writable(now.error(), root);
+      if (*now) made.push_back(child);
     }
     partial = child;
   }
@@ -160,7 +169,8 @@ Result<std::unique_ptr<Backend>> open_backend(const Layout& layout,
                                               const std::string& cgroup_root) {
   if (layout.version == Version::v2) {
     std::string root = v2_root(layout, cgroup_root);
-    if (auto made = make_v2_dirs(layout.memory.mount, root); !made) return made.error();
+    std::vector<std::string> made;
+    if (auto dirs = make_v2_dirs(layout.memory.mount, root, made); !dirs) return dirs.error();
     // The manager inside its own root (auto, or a root equal to its cgroup) must leave it for
     // the leaf, unless the root is the hierarchy's real root. In a cgroup namespace the
     // namespace root looks like "/" but is an ordinary cgroup: cgroup.type tells them apart.
@@ -175,7 +185,9 @@ Result<std::unique_ptr<Backend>> open_backend(const Layout& layout,
     if (auto probed = probe_writable(root); !probed) return probed.error();
     auto lock = lock_root(root);
     if (!lock) return lock.error();
-    return make_v2_backend(root, *lock);
+    std::unique_ptr<Backend> backend = make_v2_backend(root, *lock);
+    if (cgroup_root != "auto" && !made.empty()) backend->record_created_root(std::move(made));
+    return {std::move(backend)};
   }
   // v1: the pids root mirrors the memory root's place, so that each manager has its own
   // (on hosts where everyone shares the pids root cgroup, program-* there would be shared).
@@ -183,13 +195,40 @@ Result<std::unique_ptr<Backend>> open_backend(const Layout& layout,
   std::optional<std::string> pids_root;
   if (layout.pids)
     pids_root = layout.pids->mount + memory_root.substr(layout.memory.mount.size());
-  if (auto probed = probe_writable(memory_root); !probed) return probed.error();
+  std::vector<std::string> memory_made, pids_made;
+  if (auto probed = probe_writable(memory_root, &memory_made); !probed) return probed.error();
   if (pids_root) {
-    if (auto probed = probe_writable(*pids_root); !probed) return probed.error();
+    if (auto probed = probe_writable(*pids_root, &pids_made); !probed) return probed.error();
   }
   auto lock = lock_root(memory_root);
   if (!lock) return lock.error();
-  return make_v1_backend(memory_root, pids_root, *lock);
+  std::unique_ptr<Backend> backend = make_v1_backend(memory_root, pids_root, *lock);
+  if (cgroup_root != "auto") {
+    if (!memory_made.empty()) backend->record_created_root(std::move(memory_made));
+    if (!pids_made.empty()) backend->record_created_root(std::move(pids_made));
+  }
+  return {std::move(backend)};
+}
+
+Result<void> Backend::remove_root_if_created() {
+  std::string problems;
+  int code = 0;
+  for (const auto& made : created_roots_) {
+    // The root first (every program cgroup is gone by now, so it is empty), then the
+    // directories made on the way to it, as long as nothing else has come to live in them.
+    auto removed = files::remove_dir(made.back(), std::chrono::milliseconds(500));
+    if (!removed) {
+      code = removed.error().code;
+      problems += (problems.empty() ? "" : "; ") + removed.error().message;
+      continue;
+    }
+    for (auto dir = std::next(made.rbegin()); dir != made.rend(); ++dir)
+      if (::rmdir(dir->c_str()) != 0 && errno != ENOENT) break;
+  }
+  created_roots_.clear();
+  if (!problems.empty())
+    return Error{code, "the cgroup root this manager created is left behind: " + problems};
+  return success();
 }
 
 PlacementReport inspect_placement(const Layout& layout, const std::string& cgroup_root) {
