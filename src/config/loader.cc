@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <map>
 #include <sstream>
+#include <vector>
 
 #include "config/units.h"
 #include "config/yaml_reader.h"
@@ -558,7 +559,8 @@ std::optional<OpenQuote> unterminated_quote(const std::optional<YAML::Mark>& las
 }
 
 // One pass over the parser's events for the whole stream: how many documents there are, where
-// the second one's root stands, and where the last scalar starts (for the open-quote check).
+// the second one's root stands, where the last scalar starts (for the open-quote check), and
+// which collections are open (for a bracket never closed).
 class DocumentScan : public YAML::EventHandler {
  public:
   int documents = 0;
@@ -567,6 +569,14 @@ class DocumentScan : public YAML::EventHandler {
   // Set when a document starts where the previous one started: the parser is stuck on a token
   // it does not consume (see load_first_document).
   std::optional<YAML::Mark> stuck_at;
+  // Collections started and not ended yet, innermost last: after a syntax error, those the
+  // parser was inside when it gave up.
+  struct Open {
+    YAML::Mark at;  // where the node starts (its anchor or tag, if any, comes first)
+    bool flow;
+    bool sequence;
+  };
+  std::vector<Open> open;
 
   void OnDocumentStart(const YAML::Mark& at) override {
     if (documents > 0 && at.pos == start_.pos) stuck_at = at;
@@ -582,22 +592,61 @@ class DocumentScan : public YAML::EventHandler {
     if (!last_scalar || at.pos > last_scalar->pos) last_scalar = at;
   }
   void OnSequenceStart(const YAML::Mark& at, const std::string&, YAML::anchor_t,
-                       YAML::EmitterStyle::value) override {
+                       YAML::EmitterStyle::value style) override {
     node(at);
+    open.push_back({at, style == YAML::EmitterStyle::Flow, true});
   }
-  void OnSequenceEnd() override {}
+  void OnSequenceEnd() override { close(); }
   void OnMapStart(const YAML::Mark& at, const std::string&, YAML::anchor_t,
-                  YAML::EmitterStyle::value) override {
+                  YAML::EmitterStyle::value style) override {
     node(at);
+    open.push_back({at, style == YAML::EmitterStyle::Flow, false});
   }
-  void OnMapEnd() override {}
+  void OnMapEnd() override { close(); }
 
  private:
   void node(const YAML::Mark& at) {
     if (documents == 2 && !second_root) second_root = at;
   }
+  void close() {
+    if (!open.empty()) open.pop_back();
+  }
   YAML::Mark start_;
 };
+
+// yaml-cpp reports a "[" or "{" never closed only where it gives up, often at the end of the
+// file, far from the bracket. The collections it had started and not ended when it threw are
+// still in `scan`: the innermost flow one of the kind it names is the bracket left open. Its
+// place is the parser's own, so a bracket in a quoted string or a comment never counts. The
+// mark is where the node starts: an anchor or a tag before the bracket (`&a [`) is stepped over.
+struct OpenBracket {
+  YAML::Mark at;
+  char bracket;
+};
+
+std::optional<OpenBracket> unclosed_bracket(const DocumentScan& scan, const std::string& message,
+                                            std::string_view text) {
+  bool sequence = message == YAML::ErrorMsg::END_OF_SEQ_FLOW;
+  if (!sequence && message != YAML::ErrorMsg::END_OF_MAP_FLOW) return std::nullopt;
+  const char bracket = sequence ? '[' : '{';
+  if (text.starts_with("\xef\xbb\xbf")) text.remove_prefix(3);  // marks do not count a BOM
+  for (auto open = scan.open.rbegin(); open != scan.open.rend(); ++open) {
+    if (!open->flow || open->sequence != sequence || open->at.pos < 0) continue;
+    YAML::Mark at = open->at;
+    auto pos = static_cast<std::size_t>(at.pos);
+    auto step = [&] { ++pos, ++at.column; };
+    while (pos < text.size() && (text[pos] == '&' || text[pos] == '!')) {
+      while (pos < text.size() && text[pos] != bracket && !std::strchr(" \t\r\n", text[pos]))
+        step();
+      while (pos < text.size() && (text[pos] == ' ' || text[pos] == '\t')) step();
+    }
+    // Not the bracket (a single-pair mapping inside "[…]" has none): an outer one is.
+    if (pos >= text.size() || text[pos] != bracket) continue;
+    at.pos = static_cast<int>(pos);
+    return OpenBracket{at, bracket};
+  }
+  return std::nullopt;
+}
 
 // The first document of the stream, built, and what `scan` learns about all of them; throws
 // YAML::Exception on a syntax error anywhere, as YAML::LoadAll would.
@@ -704,6 +753,15 @@ LoadResult load_config_text(std::string_view text, const std::string& file_name,
   try {
     document = load_first_document(text, scan);
   } catch (const YAML::Exception& e) {
+    if (auto open = unclosed_bracket(scan, e.msg, text)) {
+      const char closing = open->bracket == '[' ? ']' : '}';
+      failed.errors.push_back(file_error(
+          file_name, open->at.line + 1, open->at.column + 1, "(yaml syntax)",
+          std::string("\"") + open->bracket + "\" opened here is never closed (add the closing \"" +
+              closing + "\"; the parser gave up at " + std::to_string(e.mark.line + 1) + ":" +
+              std::to_string(e.mark.column + 1) + ": " + e.msg + ")"));
+      return failed;
+    }
     // yaml-cpp's messages can carry a byte of the file ("unknown escape character: \r").
     std::string message = printable(e.msg);
     if (message == "bad file" || message.find("depth") != std::string::npos)

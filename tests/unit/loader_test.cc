@@ -430,8 +430,8 @@ TEST_CASE("errors: the file as a whole") {
         "t.yaml:3:1: (top level): the file holds more than one YAML document (remove the "
         "second \"---\" and what follows)\n");
   CHECK(refused("programs: [a\n") ==
-        "t.yaml:2:1: (yaml syntax): end of sequence flow not found (check indentation, "
-        "brackets and quotes)\n");
+        "t.yaml:1:11: (yaml syntax): \"[\" opened here is never closed (add the closing \"]\"; "
+        "the parser gave up at 2:1: end of sequence flow not found)\n");
   CHECK(refused("programs:\n  web:\n    command: \"./web\n  b: {command: x}\n") ==
         "t.yaml:3:14: (yaml syntax): this quoted string is never closed (add the closing \")\n");
   CHECK(refused("programs:\n  web:\n    command: 'it''s\n") ==
@@ -724,4 +724,47 @@ TEST_CASE("errors: rules across keys") {
         "t.yaml:3:3: programs.b.stdout.file: \"/var/log/climits-manager/b.stdout.log\" (its "
         "automatic log file) is also written by programs.a.stdout (give each program its own "
         "file, e.g. file: auto)\n");
+}
+
+TEST_CASE("errors: an unclosed flow bracket is shown where it was opened") {
+  // Far from where the parser gives up.
+  CHECK(refused("programs:\n  web:\n    command: [\"./web\", \"--port\", 8080\n"
+                "    memory: {max: 60M}\n") ==
+        "t.yaml:3:14: (yaml syntax): \"[\" opened here is never closed (add the closing \"]\"; "
+        "the parser gave up at 4:11: end of sequence flow not found)\n");
+  CHECK(refused("programs: {\n  web: {command: [x]}\n\n\n") ==
+        "t.yaml:1:11: (yaml syntax): \"{\" opened here is never closed (add the closing \"}\"; "
+        "the parser gave up at 5:1: end of map flow not found)\n");
+  // The innermost one of the kind the parser names; closed ones before it do not count.
+  CHECK(refused("programs: {web: [a, {b: c}\n") ==
+        "t.yaml:1:17: (yaml syntax): \"[\" opened here is never closed (add the closing \"]\"; "
+        "the parser gave up at 2:1: end of sequence flow not found)\n");
+  CHECK(refused("programs:\n  web: {command: [x], environment: {A: [b]}\n") ==
+        "t.yaml:2:8: (yaml syntax): \"{\" opened here is never closed (add the closing \"}\"; "
+        "the parser gave up at 3:1: end of map flow not found)\n");
+  // An anchor or a tag before the bracket, and a single-pair mapping inside the brackets.
+  CHECK(refused("programs:\n  web:\n    command: &c [x, y\n") ==
+        "t.yaml:3:17: (yaml syntax): \"[\" opened here is never closed (add the closing \"]\"; "
+        "the parser gave up at 4:1: end of sequence flow not found)\n");
+  CHECK(refused("programs:\n  web:\n    command: !!seq [a: b, c\n") ==
+        "t.yaml:3:20: (yaml syntax): \"[\" opened here is never closed (add the closing \"]\"; "
+        "the parser gave up at 4:1: end of sequence flow not found)\n");
+}
+
+TEST_CASE("errors: a bracket in a quoted string or a comment is not the unclosed one") {
+  CHECK(refused("programs:\n  web:\n    # not this [ nor this {\n"
+                "    command: [\"[x\", '{y', \"a]\", 'b}', \"\\\"[\", 'it''s [', c\n") ==
+        "t.yaml:4:14: (yaml syntax): \"[\" opened here is never closed (add the closing \"]\"; "
+        "the parser gave up at 5:1: end of sequence flow not found)\n");
+  CHECK(refused("programs: {web: {command: [x]}, # a { here\n  other: {command: \"{\"}\n") ==
+        "t.yaml:1:11: (yaml syntax): \"{\" opened here is never closed (add the closing \"}\"; "
+        "the parser gave up at 3:1: end of map flow not found)\n");
+  // A plain scalar in block context may hold brackets; only the flow sequence is open.
+  CHECK(refused("programs:\n  web:\n    directory: /srv/[a{b\n    command: [x\n") ==
+        "t.yaml:4:14: (yaml syntax): \"[\" opened here is never closed (add the closing \"]\"; "
+        "the parser gave up at 5:1: end of sequence flow not found)\n");
+  // With a byte order mark, positions are counted without it.
+  CHECK(refused("\xef\xbb\xbfprograms: {a: [x]\n") ==
+        "t.yaml:1:11: (yaml syntax): \"{\" opened here is never closed (add the closing \"}\"; "
+        "the parser gave up at 2:1: end of map flow not found)\n");
 }
