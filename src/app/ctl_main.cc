@@ -165,6 +165,16 @@ int run_restart(const Options& options) {
   return run_action(Command::restart, options);
 }
 
+// "  restarted: web, api" for a non-empty group of a reload reply.
+void print_names(const Json& response, const char* key, const char* label) {
+  auto names = response.find(key);
+  if (names == response.end() || !names->is_array() || names->empty()) return;
+  std::string line;
+  for (const auto& name : *names)
+    if (name.is_string()) line += (line.empty() ? "" : ", ") + name.get<std::string>();
+  std::cout << "  " << label << ": " << line << '\n';
+}
+
 int run_reload(const Options& options) {
   auto client = connect(options);
   if (!client) return kExitFailed;
@@ -174,13 +184,28 @@ int run_reload(const Options& options) {
     fail(response.error().message);
     return kExitFailed;
   }
-  if ((*response)["ok"].get<bool>()) {
-    std::cout << "reloaded: " << string_field(*response, "summary") << '\n';
-    return kExitOk;
+  bool ok = (*response)["ok"].get<bool>();
+  if (options.json) {
+    std::cout << response->dump(2) << '\n';
+    return ok ? kExitOk : kExitFailed;
   }
-  if (auto errors = response->find("errors"); errors != response->end() && errors->is_array())
+  if (response->contains("summary")) {
+    // Applied: every program named in the one group it is in.
+    std::cout << "reloaded: " << string_field(*response, "summary") << '\n';
+    print_names(*response, "restarted", "restarted");
+    print_names(*response, "updated", "updated live");
+    print_names(*response, "added", "added");
+    print_names(*response, "removed", "removed");
+    if (auto failed = response->find("failed"); failed != response->end() && failed->is_array())
+      for (const auto& failure : *failed)
+        std::cout << "  failed: " << string_field(failure, "name") << ": "
+                  << string_field(failure, "error") << '\n';
+    if (ok) return kExitOk;
+  } else if (auto errors = response->find("errors");
+             errors != response->end() && errors->is_array()) {
     for (const auto& error : *errors)
       if (error.is_string()) std::cerr << error.get<std::string>() << '\n';
+  }
   fail("reload failed: " + string_field(*response, "error"));
   return kExitFailed;
 }
@@ -219,7 +244,7 @@ constexpr CtlCommand kCommands[] = {
     {"reload",
      "Re-read the configuration file and apply what changed (like SIGHUP); print "
      "the result or every configuration error",
-     Names::none, false, false, run_reload},
+     Names::none, true, false, run_reload},
     {"version", "Print the versions of climits-ctl and of the running manager", Names::none, false,
      false, run_version},
 };
@@ -248,7 +273,7 @@ int main(int argc, char** argv) {
       if (command.names == Names::required) names->required();
     }
     if (command.json_flag)
-      sub->add_flag("--json", options.json, "Print the manager's JSON: {\"programs\": [...]}");
+      sub->add_flag("--json", options.json, "Print the manager's JSON reply");
     if (command.timeout_option)
       sub->add_option("--timeout", options.timeout_seconds,
                       "Seconds to wait for the programs (default: 60, or longer when their "

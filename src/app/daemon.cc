@@ -21,7 +21,6 @@
 #include "control/server.h"
 #include "supervisor/launcher.h"
 #include "supervisor/manager.h"
-#include "supervisor/output_log.h"
 
 namespace climits::app {
 
@@ -104,33 +103,32 @@ struct Daemon {
   std::optional<config::LogLevel> log_level_override;
   bool cgroup_v1 = false;  // for the descriptor estimate of a reload
 
-  // Re-reads the file; an invalid or missing file changes nothing.
-  ReloadOutcome reload() {
-    ReloadOutcome outcome;
-    if (manager->shutting_down()) {
-      outcome.errors.push_back("the manager is shutting down");
-      outcome.summary = "not reloaded: the manager is shutting down";
-      return outcome;
-    }
+  // Re-reads the file; an invalid or missing file changes nothing. The reply for
+  // `climits-ctl reload`.
+  control::Json reload() {
+    if (manager->shutting_down())
+      return control::reload_refused("not reloaded: the manager is shutting down",
+                                     {"the manager is shutting down"});
     auto loaded = config::load_config_file(config_path);
     if (!loaded.config) {
-      for (const auto& error : loaded.errors) outcome.errors.push_back(error.to_string());
-      outcome.summary = "configuration not valid (" + std::to_string(loaded.errors.size()) +
-                        (loaded.errors.size() == 1 ? " error" : " errors") +
-                        "); the running configuration stays";
-      spdlog::error("reload: {}", outcome.summary);
-      for (const auto& error : outcome.errors) spdlog::error("{}", error);
-      return outcome;
+      std::vector<std::string> errors;
+      for (const auto& error : loaded.errors) errors.push_back(error.to_string());
+      std::string summary = "configuration not valid (" + std::to_string(loaded.errors.size()) +
+                            (loaded.errors.size() == 1 ? " error" : " errors") +
+                            "); the running configuration stays";
+      spdlog::error("reload: {}", summary);
+      for (const auto& error : errors) spdlog::error("{}", error);
+      return control::reload_refused(summary, errors);
     }
     // Checked before anything is touched: the old configuration keeps running whole.
     rlim_t limit = current_file_limit();
     if (std::size_t needed = estimate_descriptors(*loaded.config, cgroup_v1); needed > limit) {
-      outcome.errors.push_back(
-          too_many_descriptors(loaded.config->programs.size(), needed, limit));
-      outcome.summary = "not enough file descriptors for the new configuration; the running "
-                        "configuration stays";
-      spdlog::error("reload: refused: {}; the running configuration stays", outcome.errors[0]);
-      return outcome;
+      std::string why = too_many_descriptors(loaded.config->programs.size(), needed, limit);
+      spdlog::error("reload: refused: {}; the running configuration stays", why);
+      return control::reload_refused(
+          "not enough file descriptors for the new configuration; the running configuration "
+          "stays",
+          {why});
     }
     const auto& before = manager->config().manager;
     const auto& after = loaded.config->manager;
@@ -143,10 +141,11 @@ struct Daemon {
     notifier.send("RELOADING=1\nSTATUS=reloading " + config_path);
     auto result = manager->reload(*loaded.config);
     notifier.send("READY=1\nSTATUS=" + manager->summary());
-    outcome.ok = result.errors.empty();
-    outcome.errors = result.errors;
-    outcome.summary = result.summary();
-    return outcome;
+    control::ReloadReply reply{result.summary(), result.restarted, result.updated,
+                               result.added,     result.removed,   {},
+                               result.unchanged};
+    for (const auto& failure : result.failed) reply.failed.push_back({failure.name, failure.error});
+    return control::reload_response(reply);
   }
 
   void on_signal(int signal) {
@@ -171,10 +170,8 @@ struct Daemon {
 
 // Serves the control socket on the loop: requests reach the manager and Daemon::reload().
 bool start_control(Daemon& daemon, control::Listener listener, const control::AccessRule& access) {
-  daemon.control_handler = std::make_unique<control::Handler>(*daemon.manager, [&daemon] {
-    auto outcome = daemon.reload();
-    return control::reload_response(outcome.ok, outcome.summary, outcome.errors);
-  });
+  daemon.control_handler =
+      std::make_unique<control::Handler>(*daemon.manager, [&daemon] { return daemon.reload(); });
   auto server = control::Server::start(
       &daemon.loop, std::move(listener), access,
       [handler = daemon.control_handler.get()](std::string_view line, const control::Peer& peer) {
@@ -333,14 +330,14 @@ int run_daemon(const DaemonOptions& options) {
     spdlog::error("shutdown left program cgroups behind (see above); the next start clears them");
     exit_code = kExitEnvironmentError;
   }
+  // Output pipes still open then are held by processes that left their cgroups: the
+  // manager reads what they hold and closes them (reading on would keep the loop, and the
+  // manager, alive for as long as those live).
   daemon.manager.reset();
   if (exit_code == kExitOk) {
     if (auto removed = (*backend)->remove_root_if_created(); !removed)
       spdlog::warn("cgroups: {}", removed.error().message);
   }
-  // Output pipes still open now are held by processes that left their cgroups; reading
-  // them would keep the loop, and the manager, alive for as long as those live.
-  supervisor::close_drains(&daemon.loop);
   daemon.signals.close();
   uv_close(reinterpret_cast<uv_handle_t*>(&daemon.status_timer), nullptr);
   uv_run(&daemon.loop, UV_RUN_DEFAULT);  // let the close callbacks free their handles

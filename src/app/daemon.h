@@ -14,14 +14,6 @@ struct DaemonOptions {
   std::optional<config::LogLevel> log_level;  // --log-level, over the file's
 };
 
-// What a reload did: the manager's result, or every configuration error (and nothing
-// changed). For the SIGHUP log line and for `climits-ctl reload`.
-struct ReloadOutcome {
-  bool ok = false;
-  std::vector<std::string> errors;  // configuration errors, or programs a change failed for
-  std::string summary;              // "1 added, 0 removed, …" or "configuration not valid: …"
-};
-
 // How many file descriptors the manager holds for `config`, counted from the code: a fixed
 // part for itself and the control socket, and per program what its runner, output files and
 // current run keep open (see daemon.cc). The start-up check, reloads and --check use it.

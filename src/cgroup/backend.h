@@ -13,25 +13,16 @@
 #include <vector>
 
 #include "cgroup/layout.h"
+#include "cgroup/limits.h"
 #include "cgroup/oom_watcher.h"
-#include "config/model.h"
 #include "util/result.h"
 
 namespace climits::cgroup {
 
-// What the configuration asks of a program's cgroup (the desired state; apply() makes the
-// kernel match it, on creation and again on reload).
-struct Limits {
-  config::MemorySettings memory;
-  config::ByteLimit pids_max;
-  bool operator==(const Limits&) const = default;
-};
-Limits limits_of(const config::Program& program);
-
 struct MemoryUsage {
   std::uint64_t current = 0;
   std::optional<std::uint64_t> peak;  // absent where the kernel has no peak file
-  config::ByteLimit max;              // the limit in force (nullopt = unlimited)
+  ByteLimit max;                      // the limit in force (nullopt = unlimited)
 };
 
 // Settings the running kernel cannot honour; logged as warnings, never fatal.
@@ -69,13 +60,23 @@ class Backend {
   // 0 where the cgroup has no pids controller.
   virtual Result<std::uint64_t> pids_limit_hits(const std::string& program) = 0;
   virtual Result<std::vector<pid_t>> processes(const std::string& program) = 0;
+
+  // What the supervisor uses on the loop: single steps that never wait (cgroup/emptier.h
+  // repeats them on a timer until they are done).
+  // One pass of SIGKILL over every process in the program's cgroup(s), sub-cgroups included,
+  // except `spare` (0: none; a replacement staged at an OOM kill, waiting at its gate).
+  // Returns how many processes were listed: 0 means the cgroup is empty (but for `spare`).
+  virtual Result<std::size_t> kill_pass(const std::string& program, pid_t spare) = 0;
+  // Removes the program's empty cgroup(s), sub-cgroups first; a missing cgroup is fine.
+  // EBUSY while a process is still listed (or a killed one has not left yet): try again.
+  virtual Result<void> remove_empty(const std::string& program) = 0;
+
+  // Blocking forms, for start-up (before the loop runs) and tests only: they wait up to
+  // kKillPatience for the kernel.
   // Kills every process in the program's cgroup(s) and returns once they are empty.
-  Result<void> kill_all(const std::string& program) { return kill_all_but(program, 0); }
-  // The same, but `spare` (0: none) is left alone and may remain: a replacement staged in
-  // the cgroup at an OOM kill, waiting at its gate (ProgramRunner).
-  virtual Result<void> kill_all_but(const std::string& program, pid_t spare) = 0;
+  Result<void> kill_all(const std::string& program);
   // Empties (kill_all) and removes the program's cgroup(s); a missing cgroup is fine.
-  virtual Result<void> remove(const std::string& program) = 0;
+  Result<void> remove(const std::string& program);
   // Program names whose cgroups exist under the root: at start-up, left by a manager that
   // died.
   virtual Result<std::vector<std::string>> existing_programs() = 0;

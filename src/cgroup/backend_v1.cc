@@ -18,7 +18,7 @@ namespace {
 // v1 reports "no limit" as PAGE_COUNTER_MAX pages (9223372036854771712 with 4 KiB pages).
 constexpr std::uint64_t kUnlimitedThreshold = 1ull << 62;
 
-std::string limit_text(const config::ByteLimit& limit) {
+std::string limit_text(const ByteLimit& limit) {
   return limit ? std::to_string(*limit) : "-1";
 }
 
@@ -122,24 +122,22 @@ class BackendV1 final : public Backend {
     return files::read_pids(memory_dir(program) + "/cgroup.procs");
   }
 
-  Result<void> kill_all_but(const std::string& program, pid_t spare) override {
-    // v1 has no cgroup.kill: SIGKILL what is listed, sub-cgroups included, until nothing is.
+  Result<std::size_t> kill_pass(const std::string& program, pid_t spare) override {
+    // v1 has no cgroup.kill: SIGKILL what is listed, sub-cgroups included.
     std::vector<std::string> procs;
     for (const auto& cgroup : files::cgroup_tree(memory_dir(program)))
       procs.push_back(cgroup + "/cgroup.procs");
     if (pids_root_)
       for (const auto& cgroup : files::cgroup_tree(pids_dir(program)))
         procs.push_back(cgroup + "/cgroup.procs");
-    return files::kill_until_empty(procs, kKillPatience, spare);
+    return files::kill_pass(procs, spare);
   }
 
-  Result<void> remove(const std::string& program) override {
-    if (auto killed = kill_all(program); !killed) return killed;
+  Result<void> remove_empty(const std::string& program) override {
     if (pids_root_) {
-      if (auto removed = files::remove_tree(pids_dir(program), kKillPatience); !removed)
-        return removed;
+      if (auto removed = files::remove_empty_tree(pids_dir(program)); !removed) return removed;
     }
-    return files::remove_tree(memory_dir(program), kKillPatience);
+    return files::remove_empty_tree(memory_dir(program));
   }
 
   // Only the memory root is listed: the pids root mirrors it, and remove() takes both.
@@ -186,7 +184,7 @@ class BackendV1 final : public Backend {
 
   // memory.limit_in_bytes and memory.memsw.limit_in_bytes (memory + swap) must keep
   // memsw >= limit at every step, so the order of the two writes depends on the direction.
-  Result<void> apply_hard_limits(const std::string& dir, const config::MemorySettings& memory,
+  Result<void> apply_hard_limits(const std::string& dir, const MemoryLimits& memory,
                                  bool fresh, Warnings& warnings) {
     const std::string limit_file = dir + "/memory.limit_in_bytes";
     const std::string memsw_file = dir + "/memory.memsw.limit_in_bytes";
@@ -197,7 +195,7 @@ class BackendV1 final : public Backend {
       if (fresh && !memory.max) return success();
       return write_limit(limit_file, memory.max);
     }
-    config::ByteLimit memsw;
+    ByteLimit memsw;
     if (memory.max && memory.swap_max) memsw = *memory.max + *memory.swap_max;
     if (!memory.max && memory.swap_max)
       warnings.push_back("swap_max has no effect without max on cgroup v1 (memory+swap is "
@@ -229,7 +227,7 @@ class BackendV1 final : public Backend {
     return *swap_accounting_;
   }
 
-  static Result<void> write_limit(const std::string& file, const config::ByteLimit& limit) {
+  static Result<void> write_limit(const std::string& file, const ByteLimit& limit) {
     auto written = write_file(file, limit_text(limit));
     if (!written && written.error().code == EBUSY && limit)
       return Error{EBUSY, file + ": the kernel could not reclaim enough memory to lower the "

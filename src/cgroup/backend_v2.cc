@@ -11,7 +11,7 @@ namespace climits::cgroup {
 
 namespace {
 
-std::string limit_text(const config::ByteLimit& limit) {
+std::string limit_text(const ByteLimit& limit) {
   return limit ? std::to_string(*limit) : "max";
 }
 
@@ -110,23 +110,22 @@ class BackendV2 final : public Backend {
     return files::read_pids(path_of(program) + "/cgroup.procs");
   }
 
-  Result<void> kill_all_but(const std::string& program, pid_t spare) override {
+  Result<std::size_t> kill_pass(const std::string& program, pid_t spare) override {
     const std::string dir = path_of(program);
     // cgroup.kill (5.14+) kills the whole cgroup atomically, forks in flight included; the
-    // loop after it only waits for the list to empty (and covers older kernels, and a cgroup
+    // pass after it only counts what is still listed (and covers older kernels, and a cgroup
     // with a process to spare, which cgroup.kill cannot leave out).
     if (spare == 0 && files::exists(dir + "/cgroup.kill")) {
       auto killed = write_file(dir + "/cgroup.kill", "1");
-      if (!killed && killed.error().code != ENOENT) return killed;
+      if (!killed && killed.error().code != ENOENT) return killed.error();
     }
     std::vector<std::string> procs;
     for (const auto& cgroup : files::cgroup_tree(dir)) procs.push_back(cgroup + "/cgroup.procs");
-    return files::kill_until_empty(procs, kKillPatience, spare);
+    return files::kill_pass(procs, spare);
   }
 
-  Result<void> remove(const std::string& program) override {
-    if (auto killed = kill_all(program); !killed) return killed;
-    return files::remove_tree(path_of(program), kKillPatience);
+  Result<void> remove_empty(const std::string& program) override {
+    return files::remove_empty_tree(path_of(program));
   }
 
   Result<std::vector<std::string>> existing_programs() override {

@@ -71,30 +71,34 @@ Result<void> remove_dir(const std::string& path, std::chrono::milliseconds patie
   }
 }
 
+Result<std::size_t> kill_pass(const std::vector<std::string>& procs_paths, pid_t spare) {
+  std::size_t listed = 0;
+  for (const auto& procs : procs_paths) {
+    auto pids = read_pids(procs);
+    if (!pids) {
+      if (pids.error().code == ENOENT) continue;  // cgroup already gone: nothing to kill
+      return pids.error();
+    }
+    for (pid_t pid : *pids) {
+      if (pid == spare) continue;
+      ++listed;
+      // ESRCH: it died meanwhile. Anything else (EPERM) shows as a process that stays.
+      ::kill(pid, SIGKILL);
+    }
+  }
+  return listed;
+}
+
 Result<void> kill_until_empty(const std::vector<std::string>& procs_paths,
                               std::chrono::milliseconds patience, pid_t spare) {
   auto deadline = Clock::now() + patience;
-  int refused = 0;  // an errno other than ESRCH from kill(), for the error message
   for (int round = 0;; ++round) {
-    std::size_t remaining = 0;
-    for (const auto& procs : procs_paths) {
-      auto pids = read_pids(procs);
-      if (!pids) {
-        if (pids.error().code == ENOENT) continue;  // cgroup already gone: nothing to kill
-        return pids.error();
-      }
-      for (pid_t pid : *pids) {
-        if (pid == spare) continue;
-        ++remaining;
-        if (::kill(pid, SIGKILL) != 0 && errno != ESRCH) refused = errno;  // ESRCH: died
-      }
-    }
-    if (remaining == 0) return success();
+    auto remaining = kill_pass(procs_paths, spare);
+    if (!remaining) return remaining.error();
+    if (*remaining == 0) return success();
     if (Clock::now() >= deadline)
-      return Error{EBUSY, std::to_string(remaining) + " process(es) still in " +
-                              procs_paths.front() + " after SIGKILL" +
-                              (refused ? std::string(" (kill: ") + std::strerror(refused) + ")"
-                                       : " (stuck in the kernel?)")};
+      return Error{EBUSY, std::to_string(*remaining) + " process(es) still in " +
+                              procs_paths.front() + " after SIGKILL (stuck in the kernel?)"};
     short_pause(round);
   }
 }
@@ -110,14 +114,11 @@ std::vector<std::string> cgroup_tree(const std::string& dir) {
   return order;
 }
 
-Result<void> remove_tree(const std::string& dir, std::chrono::milliseconds patience) {
+Result<void> remove_empty_tree(const std::string& dir) {
   if (!exists(dir)) return success();
-  std::vector<std::string> tree = cgroup_tree(dir);
-  std::vector<std::string> procs;
-  for (const auto& cgroup : tree) procs.push_back(cgroup + "/cgroup.procs");
-  if (auto killed = kill_until_empty(procs, patience); !killed) return killed;
-  for (const auto& cgroup : tree)
-    if (auto removed = remove_dir(cgroup, patience); !removed) return removed;
+  for (const auto& cgroup : cgroup_tree(dir))
+    if (::rmdir(cgroup.c_str()) != 0 && errno != ENOENT)
+      return Error::from_errno(errno, "removing cgroup " + cgroup);
   return success();
 }
 

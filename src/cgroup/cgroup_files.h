@@ -30,6 +30,16 @@ Result<bool> make_dir(const std::string& path);
 // cgroup busy (a killed process can take a moment to leave it).
 Result<void> remove_dir(const std::string& path, std::chrono::milliseconds patience);
 
+// One pass: SIGKILLs every process listed in each procs file but `spare` (0: none) and
+// returns how many were listed (0: empty). Never waits; a missing file counts as empty.
+Result<std::size_t> kill_pass(const std::vector<std::string>& procs_paths, pid_t spare);
+
+// Removes `dir` and every cgroup below it, children first, without waiting: EBUSY while one
+// still holds a process. A missing directory is fine.
+Result<void> remove_empty_tree(const std::string& dir);
+
+// The blocking forms below wait up to `patience`: for start-up and tests only, never on the
+// supervisor's loop.
 // SIGKILLs every process listed in each procs file, again and again, until all are empty:
 // a process that forks while we read the list is caught on the next pass. `spare` (0: none)
 // is neither killed nor waited for.
@@ -38,10 +48,6 @@ Result<void> kill_until_empty(const std::vector<std::string>& procs_paths,
 
 // `dir` and every cgroup below it, children before parents (the order rmdir needs).
 std::vector<std::string> cgroup_tree(const std::string& dir);
-
-// Kills everything in `dir` and below, then removes the directories bottom-up. A program may
-// have made sub-cgroups of its own; they must not keep its cgroup alive.
-Result<void> remove_tree(const std::string& dir, std::chrono::milliseconds patience);
 
 // Names of subdirectories of `dir` that start with `prefix`.
 Result<std::vector<std::string>> list_children(const std::string& dir, std::string_view prefix);

@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include "util/uv_handle.h"
+
 namespace climits::cgroup {
 
 namespace {
@@ -11,27 +13,13 @@ namespace {
 // apart. This runs only after an event, never periodically.
 constexpr int kRetries = 7;
 
-// Frees a handle through the type it was allocated as.
-void close_and_free(uv_handle_t* handle) {
-  if (handle == nullptr) return;
-  handle->data = nullptr;
-  uv_close(handle, [](uv_handle_t* closed) {
-    switch (closed->type) {
-      case UV_TIMER: delete reinterpret_cast<uv_timer_t*>(closed); break;
-      case UV_POLL: delete reinterpret_cast<uv_poll_t*>(closed); break;
-      default: delete reinterpret_cast<uv_fs_event_t*>(closed); break;
-    }
-  });
-}
-
 }  // namespace
 
 OomWatcher::OomWatcher(uv_loop_t* loop, CounterReader read, Callback callback, Notice notice)
-    : loop_(loop), read_(std::move(read)), callback_(std::move(callback)), notice_(notice) {
-  retry_timer_ = new uv_timer_t;
-  uv_timer_init(loop_, retry_timer_);
-  retry_timer_->data = this;
-}
+    : read_(std::move(read)),
+      callback_(std::move(callback)),
+      notice_(notice),
+      retry_timer_(loop, [this] { check_now(); }) {}
 
 // Read after the kernel source is armed, so that a kill between the two is not missed.
 void OomWatcher::read_baseline() {
@@ -39,14 +27,10 @@ void OomWatcher::read_baseline() {
 }
 
 OomWatcher::~OomWatcher() {
-  if (source_ != nullptr) {
-    if (source_->type == UV_POLL)
-      uv_poll_stop(reinterpret_cast<uv_poll_t*>(source_));
-    else
-      uv_fs_event_stop(reinterpret_cast<uv_fs_event_t*>(source_));
-  }
-  close_and_free(source_);
-  close_and_free(reinterpret_cast<uv_handle_t*>(retry_timer_));
+  if (poll_ != nullptr) uv_poll_stop(poll_);
+  if (fs_event_ != nullptr) uv_fs_event_stop(fs_event_);
+  close_and_delete(poll_);
+  close_and_delete(fs_event_);
   // Closing the eventfd unregisters the v1 event in the kernel.
   if (eventfd_ >= 0) ::close(eventfd_);
 }
@@ -62,7 +46,7 @@ Result<std::unique_ptr<OomWatcher>> OomWatcher::on_file_change(uv_loop_t* loop,
   auto* handle = new uv_fs_event_t;
   uv_fs_event_init(loop, handle);
   handle->data = watcher.get();
-  watcher->source_ = reinterpret_cast<uv_handle_t*>(handle);
+  watcher->fs_event_ = handle;
   int rc = uv_fs_event_start(
       handle,
       [](uv_fs_event_t* h, const char*, int, int) {
@@ -87,7 +71,7 @@ Result<std::unique_ptr<OomWatcher>> OomWatcher::on_eventfd(uv_loop_t* loop, int 
     return Error{-rc, std::string("watching an OOM eventfd: ") + uv_strerror(rc)};
   }
   handle->data = watcher.get();
-  watcher->source_ = reinterpret_cast<uv_handle_t*>(handle);
+  watcher->poll_ = handle;
   rc = uv_poll_start(handle, UV_READABLE, [](uv_poll_t* h, int, int) {
     if (h->data == nullptr) return;
     auto* self = static_cast<OomWatcher*>(h->data);
@@ -105,7 +89,7 @@ Result<std::unique_ptr<OomWatcher>> OomWatcher::on_eventfd(uv_loop_t* loop, int 
 void OomWatcher::on_kernel_event() {
   const bool before_the_kill = notice_ == Notice::before_the_kill;
   retries_left_ = before_the_kill ? kRetries : 0;
-  uv_timer_stop(retry_timer_);
+  retry_timer_.stop();
   if (before_the_kill && warning_) warning_();
   check_now();
 }
@@ -117,19 +101,14 @@ void OomWatcher::check_now() {
     std::uint64_t added = *count - last_count_;
     last_count_ = *count;
     retries_left_ = 0;
-    uv_timer_stop(retry_timer_);
+    retry_timer_.stop();
     callback_(*count, added);
     return;
   }
   if (count && retries_left_ > 0) {
-    std::uint64_t delay_ms = 1ull << (kRetries - retries_left_);
+    std::chrono::milliseconds delay(1ll << (kRetries - retries_left_));
     --retries_left_;
-    uv_timer_start(
-        retry_timer_,
-        [](uv_timer_t* t) {
-          if (t->data != nullptr) static_cast<OomWatcher*>(t->data)->check_now();
-        },
-        delay_ms, 0);
+    retry_timer_.start(delay);
   }
 }
 

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "util/result.h"
+#include "util/uv_handle.h"
 
 namespace climits::cgroup {
 
@@ -53,7 +54,6 @@ class OomWatcher {
   void read_baseline();
   void on_kernel_event();
 
-  uv_loop_t* loop_;
   CounterReader read_;
   Callback callback_;
   std::function<void()> warning_;
@@ -61,9 +61,10 @@ class OomWatcher {
   int retries_left_ = 0;
   Notice notice_;
   int eventfd_ = -1;
-  // Handles are heap-allocated and freed in their close callbacks, after the watcher is gone.
-  uv_handle_t* source_ = nullptr;
-  uv_timer_t* retry_timer_ = nullptr;
+  // The kernel's source, one of the two; freed in its close callback, after the watcher is gone.
+  uv_poll_t* poll_ = nullptr;
+  uv_fs_event_t* fs_event_ = nullptr;
+  Timer retry_timer_;
 };
 
 }  // namespace climits::cgroup

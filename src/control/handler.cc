@@ -105,7 +105,7 @@ Json Handler::act(
     const auto& program = runner->program();
     ActionResult result;
     result.name = program.name;
-    result.state = runner->state();
+    result.state = supervisor::public_state(runner->state());
     if (supervisor::has_process(result.state)) result.pid = runner->status().pid;
     result.settle_seconds = static_cast<double>(program.start_settle.count()) / 1000.0;
     result.stop_timeout_seconds = static_cast<double>(program.stop.timeout.count()) / 1000.0;
@@ -116,12 +116,9 @@ Json Handler::act(
 
 Json Handler::start(const Request& request, const Peer& peer) {
   if (manager_.shutting_down()) return error_response(shutting_down_error(request));
+  // A stop in progress is not interrupted: the table starts it again once it is down.
   return act(request, peer, [](supervisor::ProgramRunner& runner, const std::string& cause) {
-    // A stop in progress cannot be interrupted: the start follows once it is down.
-    if (runner.state() == supervisor::State::stopping)
-      runner.restart(cause);
-    else
-      runner.start(cause);
+    runner.start(cause);
   });
 }
 

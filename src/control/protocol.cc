@@ -141,8 +141,27 @@ Json error_response(const std::string& message) {
   return Json{{"ok", false}, {"error", message}};
 }
 
-Json reload_response(bool ok, const std::string& summary, const std::vector<std::string>& errors) {
-  if (ok) return Json{{"ok", true}, {"summary", summary}};
+Json reload_response(const ReloadReply& reply) {
+  Json failed = Json::array();
+  for (const auto& failure : reply.failed)
+    failed.push_back(Json{{"name", failure.name}, {"error", failure.error}});
+  bool ok = reply.failed.empty();
+  Json response{{"ok", ok}};
+  if (!ok)
+    response["error"] = std::to_string(reply.failed.size()) +
+                        (reply.failed.size() == 1 ? " program" : " programs") +
+                        " could not be changed as the file asks: " + reply.summary;
+  response["summary"] = reply.summary;
+  response["restarted"] = reply.restarted;
+  response["updated"] = reply.updated;
+  response["added"] = reply.added;
+  response["removed"] = reply.removed;
+  response["failed"] = std::move(failed);
+  response["unchanged"] = reply.unchanged;
+  return response;
+}
+
+Json reload_refused(const std::string& summary, const std::vector<std::string>& errors) {
   return Json{{"ok", false}, {"error", summary}, {"errors", errors}};
 }
 
@@ -180,6 +199,9 @@ Json status_json(const supervisor::ProgramStatus& status) {
     program["last_exit"] = nullptr;
   }
   program["cgroup"] = status.cgroup;
+  // The second part's fields (docs/control-protocol.md) follow the first release's.
+  program["limits_pending"] =
+      status.limits_pending ? Json(*status.limits_pending) : Json(nullptr);
   return program;
 }
 

@@ -48,8 +48,25 @@ Json make_request(Command command, const std::vector<std::string>& names = {});
 // Responses.
 Json ok_response();                               // {"ok": true}
 Json error_response(const std::string& message);  // {"ok": false, "error": message}
-// {"ok": true, "summary": …} or {"ok": false, "error": summary, "errors": [...]}.
-Json reload_response(bool ok, const std::string& summary, const std::vector<std::string>& errors);
+// What a reload did to each program (docs/reload.md): every program is named in exactly one
+// group, or counted in `unchanged`.
+struct ReloadReply {
+  std::string summary;  // "0 added, 0 removed, 1 restarted, 2 updated live, 997 unchanged"
+  std::vector<std::string> restarted, updated, added, removed;
+  struct Failure {
+    std::string name;
+    std::string error;
+  };
+  std::vector<Failure> failed;
+  std::size_t unchanged = 0;
+};
+// {"ok": …, "summary": …, "restarted": [...], "updated": [...], "added": [...],
+//  "removed": [...], "failed": [{"name": …, "error": …}], "unchanged": N}; with anything in
+// `failed`, "ok" is false and "error" says how many failed.
+Json reload_response(const ReloadReply& reply);
+// A reload that changed nothing (an invalid file, too few descriptors, a shutdown under way):
+// {"ok": false, "error": summary, "errors": [...]}.
+Json reload_refused(const std::string& summary, const std::vector<std::string>& errors);
 Json version_response(const std::string& version);  // {"ok": true, "version": …, "protocol": 1}
 
 // One program in a `status` response, with the field names and types of SPEC §2.

@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -11,10 +10,10 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
-#include <thread>
 
 #include "build_info.h"
 #include "supervisor/identity.h"
+#include "util/uv_handle.h"
 
 extern char** environ;
 
@@ -32,19 +31,14 @@ Result<uv_pipe_t*> make_output_pipe(uv_loop_t* loop, int& write_end) {
   if (rc != 0) {
     ::close(fds[0]);
     ::close(fds[1]);
-    uv_close(reinterpret_cast<uv_handle_t*>(pipe),
-             [](uv_handle_t* h) { delete reinterpret_cast<uv_pipe_t*>(h); });
+    close_and_delete(pipe);
     return Error{-rc, std::string("opening an output pipe: ") + uv_strerror(rc)};
   }
   write_end = fds[1];
   return pipe;
 }
 
-void close_pipe(uv_pipe_t* pipe) {
-  if (pipe == nullptr) return;
-  uv_close(reinterpret_cast<uv_handle_t*>(pipe),
-           [](uv_handle_t* h) { delete reinterpret_cast<uv_pipe_t*>(h); });
-}
+void close_pipe(uv_pipe_t* pipe) { close_and_delete(pipe); }
 
 std::string octal(mode_t mode) {
   char buffer[8];
@@ -91,9 +85,63 @@ Launcher::Launcher(uv_loop_t* loop, std::string helper_path, rlim_t nofile_soft)
   }
 }
 
+Launcher::~Launcher() {
+  // Children not reaped yet (their runners are gone): no longer watched; freed once closed.
+  for (auto& [pid, child] : children_) {
+    if (child->gate_fd >= 0) ::close(child->gate_fd);
+    child->owner = nullptr;
+    uv_close(reinterpret_cast<uv_handle_t*>(&child->handle),
+             [](uv_handle_t* h) { delete static_cast<Child*>(h->data); });
+  }
+}
+
+void Launcher::exited(uv_process_t* handle, std::int64_t exit_status, int term_signal) noexcept {
+  auto* child = static_cast<Child*>(handle->data);
+  ExitCallback on_exit = std::move(child->on_exit);
+  int pid = handle->pid;
+  if (child->owner != nullptr) {
+    child->owner->children_.erase(pid);
+    if (child->gate_fd >= 0) ::close(child->gate_fd);
+  }
+  uv_close(reinterpret_cast<uv_handle_t*>(handle),
+           [](uv_handle_t* h) { delete static_cast<Child*>(h->data); });
+  if (on_exit) on_exit(pid, exit_status, term_signal);
+}
+
+void Launcher::open_gate(int pid) {
+  auto found = children_.find(pid);
+  if (found == children_.end() || found->second->gate_fd < 0) return;
+  Child& child = *found->second;
+  // One byte opens the gate. Should the helper be gone meanwhile, its exit comes next.
+  char go = 1;
+  (void)!::write(child.gate_fd, &go, 1);
+  ::close(child.gate_fd);
+  child.gate_fd = -1;
+}
+
+Result<void> Launcher::send_signal(int pid, int signal) {
+  // Only our own children, and only until they are reaped: the pid cannot be another's yet.
+  if (!children_.count(pid)) return success();
+  if (::kill(pid, signal) != 0 && errno != ESRCH)
+    return Error::from_errno(errno, "sending signal " + std::to_string(signal) + " to pid " +
+                                        std::to_string(pid));
+  return success();
+}
+
+void Launcher::forget(int pid) {
+  reports_.forget(pid);
+  auto found = children_.find(pid);
+  if (found == children_.end()) return;
+  Child& child = *found->second;
+  child.on_exit = nullptr;
+  // Closing the gate makes a held helper exit 0 without running anything.
+  if (child.gate_fd >= 0) ::close(child.gate_fd);
+  child.gate_fd = -1;
+}
+
 Result<Launch> Launcher::launch(const config::Program& program,
-                                const std::vector<std::string>& entry_files, uv_exit_cb on_exit,
-                                void* data, Gate gate) {
+                                const std::vector<std::string>& entry_files, ExitCallback on_exit,
+                                Gate gate) {
   // Names are resolved here, before anything is made: an unknown user fails the start
   // without a fork, with the words the helper used to write.
   auto identity = resolve_identity(program.user, program.group);
@@ -199,7 +247,7 @@ Result<Launch> Launcher::launch(const config::Program& program,
   envp.push_back(nullptr);
 
   uv_process_options_t options{};
-  options.exit_cb = on_exit;
+  options.exit_cb = &Launcher::exited;
   options.file = helper_path_.c_str();
   options.args = argv.data();
   options.env = envp.data();
@@ -209,21 +257,20 @@ Result<Launch> Launcher::launch(const config::Program& program,
   // manager stops them itself, gracefully.
   options.flags = UV_PROCESS_DETACHED;
 
-  auto* process = new uv_process_t;
-  process->data = data;
-  int rc = uv_spawn(loop_, process, &options);
+  auto* child = new Child{{}, this, std::move(on_exit), gate_pipe[1]};
+  child->handle.data = child;
+  int rc = uv_spawn(loop_, &child->handle, &options);
   if (rc != 0) {
     // libuv wants even a failed spawn's handle closed.
-    uv_close(reinterpret_cast<uv_handle_t*>(process),
-             [](uv_handle_t* h) { delete reinterpret_cast<uv_process_t*>(h); });
+    uv_close(reinterpret_cast<uv_handle_t*>(&child->handle),
+             [](uv_handle_t* h) { delete static_cast<Child*>(h->data); });
     ::close(status_pipe[0]);
     if (gate_pipe[1] >= 0) ::close(gate_pipe[1]);
     return with_descriptor_hint(Error{-rc, "starting " + helper_path_ + ": " + uv_strerror(rc)});
   }
-  result.process = process;
-  result.pid = process->pid;
-  reports_.add(process->pid, status_pipe[0]);
-  result.gate_fd = gate_pipe[1];
+  result.pid = child->handle.pid;
+  children_.emplace(result.pid, child);
+  reports_.add(result.pid, status_pipe[0]);
   pipe_guard.armed = false;
   return result;
 }
@@ -239,28 +286,6 @@ std::optional<std::string> Launcher::take_spawn_error(int pid) {
   std::string message = report.substr(static_cast<std::size_t>(end - report.data()) + 1);
   if (error != 0) message += std::string(": ") + std::strerror(error);
   return message;
-}
-
-Result<void> kill_child_and_wait(int pid, std::chrono::milliseconds patience) {
-  using Clock = std::chrono::steady_clock;
-  if (::kill(pid, SIGKILL) != 0 && errno != ESRCH)
-    return Error::from_errno(errno, "killing pid " + std::to_string(pid));
-  auto deadline = Clock::now() + patience;
-  for (;;) {
-    siginfo_t info{};
-    // WNOWAIT: look, and leave the zombie to libuv. ECHILD: reaped already, so gone as well.
-    if (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) != 0) {
-      if (errno == ECHILD) return success();
-      return Error::from_errno(errno, "waiting for pid " + std::to_string(pid));
-    }
-    if (info.si_pid == pid) return success();
-    if (Clock::now() >= deadline)
-      return Error{EBUSY, "pid " + std::to_string(pid) + " still alive " +
-                              std::to_string(patience.count()) +
-                              " ms after SIGKILL (stuck in the kernel? its state is in /proc/" +
-                              std::to_string(pid) + "/stat)"};
-    std::this_thread::sleep_for(std::chrono::microseconds(200));
-  }
 }
 
 Result<std::string> find_helper() {

@@ -6,8 +6,11 @@
 #include <sys/resource.h>
 #include <uv.h>
 
-#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "config/model.h"
@@ -17,51 +20,78 @@
 namespace climits::supervisor {
 
 struct Launch {
-  uv_process_t* process;  // owned by the caller: uv_close it after its exit callback
   int pid;
   // Read ends of the output pipes for streams that go to a file (nullptr otherwise; a merged
-  // stderr shares stdout's pipe). Owned by the caller, ready for drain_into().
+  // stderr shares stdout's pipe). Owned by the caller, ready for OutputDrains::drain().
   uv_pipe_t* stdout_pipe = nullptr;
   uv_pipe_t* stderr_pipe = nullptr;
-  // A gated launch: the write end of the gate. One byte lets the helper exec the program;
-  // closing it makes the helper exit 0 (climits_exec.c, --gate).
-  int gate_fd = -1;
 };
 
-enum class Gate { none, held };
+enum class Gate {
+  none,  // the helper execs the program at once
+  held,  // it does everything but the exec, then waits for open_gate() (climits_exec.c, --gate)
+};
 
-class Launcher {
+// The seam between the supervisor and the processes it starts: the runners speak only to
+// this, so that their logic runs unchanged against a fake in tests (no root, no processes).
+// Every process is named by its pid; the launcher owns whatever handle stands behind it.
+class ProcessLauncher {
+ public:
+  // How process `pid` ended: its exit status, or the signal that killed it (0: none).
+  using ExitCallback = std::function<void(int pid, std::int64_t exit_status, int term_signal)>;
+
+  virtual ~ProcessLauncher() = default;
+
+  // Starts one run of `program` in the cgroup(s) whose procs files are `entry_files`;
+  // `on_exit` is called on the loop when the process has ended (and was reaped).
+  virtual Result<Launch> launch(const config::Program& program,
+                                const std::vector<std::string>& entry_files,
+                                ExitCallback on_exit, Gate gate = Gate::none) = 0;
+  // A held launch execs its program now. Should it be gone meanwhile, its exit follows.
+  virtual void open_gate(int pid) = 0;
+  // Sends `signal` to a process of ours that has not been reaped (ESRCH is not an error).
+  virtual Result<void> send_signal(int pid, int signal) = 0;
+  // At the exit of `pid`: what its helper reported before exec (nothing if exec succeeded).
+  virtual std::optional<std::string> take_spawn_error(int pid) = 0;
+  // Nobody will ask about `pid` again: its exit is not reported (the process is still reaped).
+  virtual void forget(int pid) = 0;
+};
+
+// Starts processes with uv_spawn through the climits-exec helper.
+class Launcher final : public ProcessLauncher {
  public:
   // `nofile_soft`: the file limit programs get (the manager raises its own).
   Launcher(uv_loop_t* loop, std::string helper_path, rlim_t nofile_soft);
+  ~Launcher() override;
 
-  // `data` is stored in process->data for `on_exit`. Gate::held: the helper does everything
-  // but the exec, then waits for Launch::gate_fd.
   Result<Launch> launch(const config::Program& program, const std::vector<std::string>& entry_files,
-                        uv_exit_cb on_exit, void* data, Gate gate = Gate::none);
+                        ExitCallback on_exit, Gate gate = Gate::none) override;
+  void open_gate(int pid) override;
+  Result<void> send_signal(int pid, int signal) override;
+  std::optional<std::string> take_spawn_error(int pid) override;
+  void forget(int pid) override;
 
-  // At the exit of `pid`: what its helper reported before exec (nothing if exec succeeded).
-  std::optional<std::string> take_spawn_error(int pid);
-  // The exit of `pid` will not be asked about (its runner is gone).
-  void forget(int pid) { reports_.forget(pid); }
   // Status pipes still open (tests: they must not pile up).
   std::size_t open_status_pipes() const { return reports_.open_pipes(); }
-
   const std::string& helper_path() const { return helper_path_; }
 
  private:
+  // One process of ours, until libuv has reaped it and the handle is closed.
+  struct Child {
+    uv_process_t handle;
+    Launcher* owner;
+    ExitCallback on_exit;
+    int gate_fd = -1;  // a held launch: the write end of its gate
+  };
+  static void exited(uv_process_t* handle, std::int64_t exit_status, int term_signal) noexcept;
+
   uv_loop_t* loop_;
   std::string helper_path_;
   rlim_t nofile_soft_;
   std::vector<std::string> base_environment_;  // the manager's own, taken once
   StatusReports reports_;
+  std::unordered_map<int, Child*> children_;  // by pid, until reaped
 };
-
-// SIGKILLs a child that is not reaped yet and waits, up to `patience`, until it has exited,
-// without reaping it: libuv reaps it and calls its exit callback as usual. A process that has
-// exited is no longer listed in its cgroup, so a cancelled staged helper is gone before its
-// program is said to be stopped. One blocked at its gate exits at once.
-Result<void> kill_child_and_wait(int pid, std::chrono::milliseconds patience);
 
 // Where the helper is: beside the running binary (a build tree), else the install location.
 Result<std::string> find_helper();

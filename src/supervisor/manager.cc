@@ -3,26 +3,23 @@
 #include <malloc.h>
 #include <spdlog/spdlog.h>
 
+#include <map>
+
 namespace climits::supervisor {
 
-Manager::Manager(uv_loop_t* loop, cgroup::Backend& backend, Launcher& launcher)
+Manager::Manager(uv_loop_t* loop, cgroup::Backend& backend, ProcessLauncher& launcher)
     : loop_(loop),
       backend_(backend),
       context_{loop, backend, launcher,
                [this](const ProgramRunner& runner, State from, State to) {
                  on_transition(runner, from, to);
-               }} {
-  reaper_ = new uv_timer_t;
-  uv_timer_init(loop_, reaper_);
-  reaper_->data = this;
-}
+               },
+               &drains_},
+      reaper_(loop, [this] { advance_retired(); }) {}
 
-Manager::~Manager() {
-  reaper_->data = nullptr;
-  uv_close(reinterpret_cast<uv_handle_t*>(reaper_),
-           [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
-}
+Manager::~Manager() = default;
 
+// Start-up, before the loop runs: the blocking removal is the one place allowed to wait.
 void Manager::clear_stale_cgroups() {
   auto stale = backend_.existing_programs();
   if (!stale) {
@@ -55,12 +52,13 @@ Result<void> Manager::start(config::Config config) {
     if (auto prepared = runner->prepare(); !prepared) {
       // Its cgroup may exist already (the OOM watcher failed, e.g. out of descriptors): the
       // shutdown that follows only removes the runners it knows.
-      (void)runner->remove_cgroup();
+      (void)backend_.remove(program.name);
       return Error{prepared.error().code,
                    "program " + program.name + ": " + prepared.error().message};
     }
     runners_.push_back(std::move(runner));
   }
+  reindex();
   // The parser's freed memory goes back to the system before the first fork: every fork
   // copies the page tables of what is mapped, every child unmaps them again at exec, and
   // the parent takes a fault on each page it writes next. With it mapped, a start of 500
@@ -71,11 +69,17 @@ Result<void> Manager::start(config::Config config) {
   return success();
 }
 
+void Manager::reindex() {
+  by_name_.clear();
+  by_name_.reserve(runners_.size());
+  for (auto& runner : runners_) by_name_.emplace(runner->program().name, runner.get());
+}
+
 void Manager::shutdown(std::function<void()> done) {
   if (on_shutdown_done_) {
     spdlog::warn("second shutdown request: killing every program now");
     for (auto& runner : runners_) runner->kill_now("shutdown, second request");
-    for (auto& runner : retired_) runner->kill_now("shutdown, second request");
+    for (auto& retired : retired_) retired.runner->kill_now("shutdown, second request");
     return;
   }
   on_shutdown_done_ = std::move(done);
@@ -87,62 +91,63 @@ void Manager::shutdown(std::function<void()> done) {
 
 void Manager::on_transition(const ProgramRunner& runner, State from, State to) {
   if (observer_) observer_(runner, from, to);
-  if (!retired_.empty() && runner.at_rest()) {
-    uv_timer_start(
-        reaper_,
-        [](uv_timer_t* t) {
-          if (t->data != nullptr) static_cast<Manager*>(t->data)->reap_retired();
-        },
-        0, 0);
-  }
+  if (!retired_.empty() && runner.at_rest()) reaper_.start(std::chrono::milliseconds(0));
   if (on_shutdown_done_) finish_shutdown_if_quiet();
 }
 
 void Manager::retire(std::unique_ptr<ProgramRunner> runner) {
   runner->stop("removed from the configuration");
-  retired_.push_back(std::move(runner));
-  uv_timer_start(
-      reaper_,
-      [](uv_timer_t* t) {
-        if (t->data != nullptr) static_cast<Manager*>(t->data)->reap_retired();
-      },
-      0, 0);
+  retired_.push_back({std::move(runner)});
+  reaper_.start(std::chrono::milliseconds(0));
 }
 
-void Manager::reap_retired() {
-  for (auto it = retired_.begin(); it != retired_.end();) {
-    if (!(*it)->at_rest()) {
-      ++it;
-      continue;
-    }
-    const std::string name = (*it)->program().name;
-    if (auto removed = (*it)->remove_cgroup(); !removed)
-      spdlog::error("{}: removing its cgroup: {}", name, removed.error().message);
-    else
-      spdlog::info("{}: removed (no longer in the configuration)", name);
-    it = retired_.erase(it);
+// A program removed and given back within a burst of reloads: its old runner may still be
+// stopping or removing its cgroup; it is taken back rather than raced for the same cgroup.
+std::unique_ptr<ProgramRunner> Manager::revive(const std::string& name,
+                                               const config::Program& program) {
+  for (auto it = retired_.begin(); it != retired_.end(); ++it) {
+    if (it->runner->program().name != name || it->step == Retired::removed) continue;
+    auto runner = std::move(it->runner);
+    retired_.erase(it);
+    runner->cancel_removal();
+    // Made again if its removal got that far; its limits are the new ones.
+    if (auto prepared = runner->prepare(); !prepared)
+      spdlog::error("{}: taking its cgroup back: {}", name, prepared.error().message);
+    (void)runner->reconfigure(program, Parts::all());
+    if (program.autostart) runner->restart("added back to the configuration");
+    return runner;
   }
+  return nullptr;
+}
+
+void Manager::advance_retired() {
+  for (auto& retired : retired_) {
+    if (retired.step != Retired::stopping || !retired.runner->at_rest()) continue;
+    retired.step = Retired::removing;
+    ProgramRunner* runner = retired.runner.get();
+    runner->remove_cgroup([this, runner](Result<void> removed) {
+      const std::string& name = runner->program().name;
+      if (!removed)
+        spdlog::error("{}: removing its cgroup: {}", name, removed.error().message);
+      else
+        spdlog::info("{}: removed (no longer in the configuration)", name);
+      for (auto& entry : retired_)
+        if (entry.runner.get() == runner) entry.step = Retired::removed;
+      reaper_.start(std::chrono::milliseconds(0));  // destroyed from there
+    });
+  }
+  std::erase_if(retired_, [](const Retired& r) { return r.step == Retired::removed; });
   if (on_shutdown_done_) finish_shutdown_if_quiet();
 }
 
 ReloadResult Manager::reload(const config::Config& next) {
   ReloadResult result;
   auto changes = plan_reload(config_, next);
-  std::vector<std::unique_ptr<ProgramRunner>> kept;
-  auto take = [](std::vector<std::unique_ptr<ProgramRunner>>& from, const std::string& name) {
-    for (auto it = from.begin(); it != from.end(); ++it) {
-      if ((*it)->program().name == name) {
-        auto runner = std::move(*it);
-        from.erase(it);
-        return runner;
-      }
-    }
-    return std::unique_ptr<ProgramRunner>();
-  };
   // Index the running programs once: a reload of thousands stays linear.
   std::map<std::string, std::unique_ptr<ProgramRunner>> current;
   for (auto& runner : runners_) current.emplace(runner->program().name, std::move(runner));
   runners_.clear();
+  std::vector<std::unique_ptr<ProgramRunner>> kept;
   std::size_t position = 0;  // plan_reload lists next's programs first, in order
   for (const auto& change : changes) {
     if (change.removed) {
@@ -152,61 +157,65 @@ ReloadResult Manager::reload(const config::Config& next) {
     }
     const config::Program& program = next.programs[position++];
     if (change.added) {
+      auto runner = revive(change.name, program);
+      if (!runner) {
+        runner = std::make_unique<ProgramRunner>(context_, program);
+        if (auto prepared = runner->prepare(); !prepared) {
+          result.failed.push_back({change.name, prepared.error().message});
+          // Made just now and never run: nothing in it to wait for.
+          (void)backend_.remove(change.name);
+          continue;
+        }
+        if (program.autostart) runner->start("added by reload");
+      }
       result.added.push_back(change.name);
-      // Removed and given back within a burst of reloads: the old runner is still stopping;
-      // take it back rather than racing it for the same cgroup.
-      if (auto revived = take(retired_, change.name)) {
-        (void)revived->update(program, true, true);
-        revived->restart("added back to the configuration");
-        kept.push_back(std::move(revived));
-        continue;
-      }
-      auto runner = std::make_unique<ProgramRunner>(context_, program);
-      if (auto prepared = runner->prepare(); !prepared) {
-        result.errors.push_back(change.name + ": " + prepared.error().message);
-        (void)runner->remove_cgroup();
-        continue;
-      }
-      if (program.autostart) runner->start("added by reload");
       kept.push_back(std::move(runner));
       continue;
     }
     auto runner = std::move(current[change.name]);
-    if (change.unchanged()) {
-      ++result.unchanged;
-    } else {
-      if (change.restart && has_process(runner->state())) result.restarted.push_back(change.name);
-      if (change.limits || change.settings) result.updated_live.push_back(change.name);
-      if (auto updated = runner->update(program, change.restart, change.limits); !updated)
-        result.errors.push_back(change.name + ": limits not changed: " +
-                                updated.error().message);
+    auto outcome = runner->reconfigure(program, change.parts);
+    switch (outcome.group) {
+      case Reconfigured::unchanged: ++result.unchanged; break;
+      case Reconfigured::updated: result.updated.push_back(change.name); break;
+      case Reconfigured::restarted: result.restarted.push_back(change.name); break;
+      case Reconfigured::failed: result.failed.push_back({change.name, outcome.error}); break;
     }
     kept.push_back(std::move(runner));
   }
   runners_ = std::move(kept);
+  reindex();
   config_ = next;
   spdlog::info("reload: {}", result.summary());
-  for (const auto& error : result.errors) spdlog::error("reload: {}", error);
+  for (const auto& failure : result.failed)
+    spdlog::error("reload: {}: {}", failure.name, failure.error);
   return result;
 }
 
 void Manager::finish_shutdown_if_quiet() {
-  if (finishing_) return;
+  if (removing_) return;
   for (const auto& runner : runners_)
     if (!runner->at_rest()) return;
   // Programs removed by a reload just before the shutdown may still be stopping: exiting
-  // now would leave them running in their cgroups. reap_retired() comes back here.
+  // now would leave them running in their cgroups. advance_retired() comes back here.
   if (!retired_.empty()) return;
-  finishing_ = true;
-  std::size_t& failures = shutdown_failures_;
+  removing_ = true;
+  removals_pending_ = runners_.size() + 1;  // +1: the loop below is one more to finish
   for (auto& runner : runners_) {
-    if (auto removed = runner->remove_cgroup(); !removed) {
-      ++failures;
-      spdlog::error("{}: removing its cgroup: {}", runner->program().name,
-                    removed.error().message);
-    }
+    const std::string name = runner->program().name;
+    runner->remove_cgroup(
+        [this, name](Result<void> removed) { removed_at_shutdown(name, removed); });
   }
-  spdlog::info("all programs stopped{}", failures ? "; some cgroups could not be removed" : "");
+  removed_at_shutdown("", success());
+}
+
+void Manager::removed_at_shutdown(const std::string& name, const Result<void>& removed) {
+  if (!removed) {
+    ++shutdown_failures_;
+    spdlog::error("{}: removing its cgroup: {}", name, removed.error().message);
+  }
+  if (--removals_pending_ > 0) return;
+  spdlog::info("all programs stopped{}",
+               shutdown_failures_ ? "; some cgroups could not be removed" : "");
   auto done = std::move(on_shutdown_done_);
   on_shutdown_done_ = [] {};  // stays set: later calls are second requests
   done();
@@ -215,9 +224,9 @@ void Manager::finish_shutdown_if_quiet() {
 std::string ReloadResult::summary() const {
   std::string text = std::to_string(added.size()) + " added, " + std::to_string(removed.size()) +
                      " removed, " + std::to_string(restarted.size()) + " restarted, " +
-                     std::to_string(updated_live.size()) + " updated live, " +
+                     std::to_string(updated.size()) + " updated live, " +
                      std::to_string(unchanged) + " unchanged";
-  if (!errors.empty()) text += ", " + std::to_string(errors.size()) + " failed";
+  if (!failed.empty()) text += ", " + std::to_string(failed.size()) + " failed";
   return text;
 }
 
@@ -233,14 +242,13 @@ void Manager::reopen_logs() {
 }
 
 ProgramRunner* Manager::find(const std::string& name) {
-  for (auto& runner : runners_)
-    if (runner->program().name == name) return runner.get();
-  return nullptr;
+  auto found = by_name_.find(name);
+  return found == by_name_.end() ? nullptr : found->second;
 }
 
 std::string Manager::summary() const {
-  int counts[7] = {};
-  for (const auto& runner : runners_) ++counts[static_cast<int>(runner->state())];
+  int counts[kStateCount] = {};
+  for (const auto& runner : runners_) ++counts[static_cast<int>(public_state(runner->state()))];
   auto count = [&](State s) { return counts[static_cast<int>(s)]; };
   std::string text = std::to_string(count(State::running)) + " running";
   for (State s : {State::starting, State::backoff, State::stopping, State::exited, State::stopped})

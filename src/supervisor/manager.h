@@ -1,12 +1,13 @@
 #pragma once
 // All programs of one configuration: created at start-up (after clearing what a dead manager
-// left behind), started if autostart, stopped together at shutdown.
+// left behind), started if autostart, reconfigured by reloads, stopped together at shutdown.
+// Nothing here waits: cgroups are emptied and removed by continuations on the loop.
 #include <uv.h>
 
 #include <functional>
-#include <map>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "cgroup/backend.h"
@@ -15,20 +16,28 @@
 #include "supervisor/program_runner.h"
 #include "supervisor/reload_plan.h"
 #include "supervisor/status.h"
+#include "util/uv_handle.h"
 
 namespace climits::supervisor {
 
-// What a reload did, for the log's summary line and for `climits-ctl reload`.
+// What a reload did, program by program: each program of either configuration is in exactly
+// one group (or counted as unchanged).
 struct ReloadResult {
-  std::vector<std::string> added, removed, restarted, updated_live;
+  std::vector<std::string> added, removed, restarted, updated;
+  struct Failure {
+    std::string name;
+    std::string error;
+  };
+  std::vector<Failure> failed;
   std::size_t unchanged = 0;
-  std::vector<std::string> errors;  // "web: memory limits not applied: …"
-  std::string summary() const;      // "2 added, 1 removed, 3 restarted, 4 updated live, 990 unchanged"
+  bool ok() const { return failed.empty(); }
+  // "2 added, 1 removed, 3 restarted, 4 updated live, 990 unchanged" (", 1 failed")
+  std::string summary() const;
 };
 
 class Manager {
  public:
-  Manager(uv_loop_t* loop, cgroup::Backend& backend, Launcher& launcher);
+  Manager(uv_loop_t* loop, cgroup::Backend& backend, ProcessLauncher& launcher);
   ~Manager();
 
   // Removes stale program cgroups, prepares every program's cgroup and starts the autostart
@@ -42,7 +51,8 @@ class Manager {
   // After shutdown: whether every program cgroup was removed.
   bool left_nothing_behind() const { return shutdown_failures_ == 0; }
 
-  // Applies a new, already validated configuration: only what changed is touched.
+  // Applies a new, already validated configuration: only what changed is touched, and limits
+  // still pending are tried again.
   ReloadResult reload(const config::Config& next);
   const config::Config& config() const { return config_; }
 
@@ -59,24 +69,36 @@ class Manager {
   std::string summary() const;
 
  private:
+  // A runner removed by a reload: stopping, then its cgroup being removed, then destroyed (from
+  // a timer callback, never inside its own callbacks).
+  struct Retired {
+    std::unique_ptr<ProgramRunner> runner;
+    enum { stopping, removing, removed } step = stopping;
+  };
+
   void clear_stale_cgroups();
   void retire(std::unique_ptr<ProgramRunner> runner);
-  void reap_retired();
+  std::unique_ptr<ProgramRunner> revive(const std::string& name, const config::Program& program);
+  void advance_retired();
   void on_transition(const ProgramRunner& runner, State from, State to);
   void finish_shutdown_if_quiet();
+  void removed_at_shutdown(const std::string& name, const Result<void>& removed);
+  void reindex();
 
   uv_loop_t* loop_;
   cgroup::Backend& backend_;
+  // Outlives the runners: at the end it reads what their pipes still hold, then closes them.
+  OutputDrains drains_;
   RunnerContext context_;
   config::Config config_;
   std::vector<std::unique_ptr<ProgramRunner>> runners_;
-  // Removed by a reload and still stopping; destroyed (with their cgroups) once at rest, from
-  // a timer callback so that a runner is never destroyed inside its own callbacks.
-  std::vector<std::unique_ptr<ProgramRunner>> retired_;
-  uv_timer_t* reaper_ = nullptr;
+  std::unordered_map<std::string, ProgramRunner*> by_name_;
+  std::vector<Retired> retired_;
+  Timer reaper_;  // advances the retired runners, outside any runner's callback
   std::function<void()> on_shutdown_done_;
   Observer observer_;
-  bool finishing_ = false;
+  bool removing_ = false;             // shutdown: the cgroups are being removed
+  std::size_t removals_pending_ = 0;  // shutdown: cgroups not removed yet
   std::size_t shutdown_failures_ = 0;
 };
 

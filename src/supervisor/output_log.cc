@@ -14,14 +14,6 @@ namespace {
 
 constexpr auto kWarningInterval = std::chrono::minutes(1);
 
-// One read buffer for every pipe: the loop is single-threaded and each read is written out
-// before the next one starts.
-char read_buffer[64 * 1024];
-
-struct Drain {
-  std::shared_ptr<LogFile> file;
-};
-
 }  // namespace
 
 LogFile::LogFile(std::string program, std::string path, std::uint64_t max_size, int keep)
@@ -120,73 +112,6 @@ void LogFile::warn_dropped(int error, std::size_t length) {
                // ELOOP from O_NOFOLLOW reads "Too many levels of symbolic links": say what it is.
                error == ELOOP ? "it is a symbolic link, which is refused" : std::strerror(error),
                dropped_);
-}
-
-namespace {
-
-void close_drain(uv_stream_t* stream) {
-  uv_read_stop(stream);
-  uv_close(reinterpret_cast<uv_handle_t*>(stream), [](uv_handle_t* handle) {
-    delete static_cast<Drain*>(handle->data);
-    delete reinterpret_cast<uv_pipe_t*>(handle);
-  });
-}
-
-// Named, not a lambda: close_drains() recognises drains by it.
-void on_drain_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
-  auto* drain = static_cast<Drain*>(stream->data);
-  if (nread > 0) {
-    drain->file->write(buf->base, static_cast<std::size_t>(nread));
-    return;
-  }
-  if (nread == 0) return;  // EAGAIN
-  // EOF or an error: every writer is gone.
-  close_drain(stream);
-}
-
-}  // namespace
-
-void drain_into(uv_pipe_t* pipe, std::shared_ptr<LogFile> file) {
-  pipe->data = new Drain{std::move(file)};
-  uv_read_start(
-      reinterpret_cast<uv_stream_t*>(pipe),
-      [](uv_handle_t*, std::size_t, uv_buf_t* buf) {
-        buf->base = read_buffer;
-        buf->len = sizeof read_buffer;
-      },
-      on_drain_read);
-}
-
-std::size_t close_drains(uv_loop_t* loop) {
-  std::size_t closed = 0;
-  uv_walk(
-      loop,
-      [](uv_handle_t* handle, void* count) {
-        if (handle->type != UV_NAMED_PIPE || uv_is_closing(handle)) return;
-        auto* stream = reinterpret_cast<uv_stream_t*>(handle);
-        if (stream->read_cb != on_drain_read) return;
-        LogFile& file = *static_cast<Drain*>(handle->data)->file;
-        // What the loop has not read yet, usually up to the end of file of a program that
-        // just stopped; bounded, in case a writer floods.
-        uv_os_fd_t fd = -1;
-        uv_fileno(handle, &fd);
-        bool writers_gone = false;
-        for (int reads = 0; reads < 16; ++reads) {
-          ssize_t n = ::read(fd, read_buffer, sizeof read_buffer);
-          if (n < 0 && errno == EINTR) continue;
-          if (n > 0) file.write(read_buffer, static_cast<std::size_t>(n));
-          writers_gone = n == 0;
-          if (n <= 0) break;
-        }
-        if (!writers_gone)
-          spdlog::warn("{}: its output pipe to {} is still held open by a process that left "
-                       "its cgroup; no longer reading it",
-                       file.program(), file.path());
-        close_drain(stream);
-        ++*static_cast<std::size_t*>(count);
-      },
-      &closed);
-  return closed;
 }
 
 }  // namespace climits::supervisor

@@ -1,5 +1,5 @@
 #pragma once
-// Program output, from a pipe on the loop into a size-rotated file.
+// Program output into a size-rotated file (the pipes it comes through: output_drains.h).
 //
 // A LogFile is one stream's file (it outlives runs: a program restarted keeps appending). It
 // rotates when a write would pass max_size: NAME.keep is dropped, NAME.1 … become NAME.2 …,
@@ -7,8 +7,6 @@
 // regular file and nothing is buffered in the manager, so a flooding program costs one read
 // and one write per loop turn, never memory. When the disk is full, output is dropped with
 // one warning a minute at most.
-#include <uv.h>
-
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -46,15 +44,5 @@ class LogFile {
   std::uint64_t dropped_ = 0;
   std::chrono::steady_clock::time_point last_warning_{};
 };
-
-// Starts reading `pipe` (initialised, connected to a child's stdout or stderr) into `file`.
-// The pipe closes and frees itself at end of file (when every process holding its write end
-// is gone).
-void drain_into(uv_pipe_t* pipe, std::shared_ptr<LogFile> file);
-
-// At exit: stops and closes every pipe still being drained on `loop` (its write end is held
-// by a process outside the program's cgroup, which may live on), logging each once; returns
-// how many there were.
-std::size_t close_drains(uv_loop_t* loop);
 
 }  // namespace climits::supervisor

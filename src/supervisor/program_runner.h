@@ -1,37 +1,59 @@
 #pragma once
-// One program, alive: its cgroup, its current process, its one timer and its OOM watcher,
-// driven by the state table (state.h). Every transition is logged once with its cause.
-// Callbacks from libuv are thin bridges into the methods here.
+// One program, alive: its cgroup, its current process, its timers and its OOM watcher, driven
+// by the state table (state.h). Requests and what libuv reports become events; events are
+// queued and dispatched one at a time, so an action that causes another event (a spawn that
+// fails, a cgroup found empty at once) never re-enters the table. Every transition an operator
+// can see is logged once with its cause.
+//
+// Desired and applied settings are kept apart (docs/supervision.md): `desired_` is what the
+// configuration asks; `applied_` the limits the kernel last accepted. A limit the kernel
+// refuses stays pending, reported in status and by every reload, and is tried again at each
+// reload and at every start until it lands.
 #include <uv.h>
 
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "cgroup/backend.h"
+#include "cgroup/emptier.h"
 #include "config/model.h"
+#include "supervisor/exit_info.h"
 #include "supervisor/launcher.h"
+#include "supervisor/output_drains.h"
 #include "supervisor/output_log.h"
+#include "supervisor/reload_plan.h"
 #include "supervisor/restart_tracker.h"
 #include "supervisor/state.h"
 #include "supervisor/status.h"
+#include "util/uv_handle.h"
 
 namespace climits::supervisor {
 
 struct RunnerContext {
   uv_loop_t* loop;
   cgroup::Backend& backend;
-  Launcher& launcher;
-  // Called after every transition (the manager watches for shutdown; tests and service
-  // notification observe).
+  ProcessLauncher& launcher;
+  // Called after every transition, with the table's own states (the manager watches for
+  // shutdown and removals; tests and service notification observe).
   std::function<void(const class ProgramRunner&, State from, State to)> on_transition;
+  // Where output pipes are read (the manager's); null: output pipes are not expected.
+  OutputDrains* drains = nullptr;
+};
+
+// What a reload did to one program: each program lands in exactly one group.
+struct Reconfigured {
+  enum Group { unchanged, updated, restarted, failed } group = unchanged;
+  std::string error;  // failed: why
 };
 
 class ProgramRunner {
  public:
-  ProgramRunner(RunnerContext& context, config::Program program);
+  ProgramRunner(RunnerContext& context, config::Program desired);
   ~ProgramRunner();
   ProgramRunner(const ProgramRunner&) = delete;
   ProgramRunner& operator=(const ProgramRunner&) = delete;
@@ -39,83 +61,103 @@ class ProgramRunner {
   // Creates the cgroup, applies the limits and starts watching for OOM kills.
   Result<void> prepare();
 
-  void start(const std::string& cause);
-  void stop(const std::string& cause);
+  void start(const std::string& cause) { post(Event::start, cause); }
+  void stop(const std::string& cause) { post(Event::stop, cause); }
   // Stops the current process if there is one, then starts again.
-  void restart(const std::string& cause);
-  // Takes a program's new settings from a reload: limits go to the live cgroup at once (an
-  // error keeps the old limits and is returned), a change in how it runs restarts a running
-  // program, everything else is used from the next event on.
-  Result<void> update(const config::Program& program, bool runs_differently, bool limits_differ);
-  // Kills everything now (a second shutdown signal): the exit then lands in `stopped`.
-  void kill_now(const std::string& cause);
+  void restart(const std::string& cause) { post(Event::restart, cause); }
+  // Kills everything now (a second shutdown request): the program ends `stopped`.
+  void kill_now(const std::string& cause) { post(Event::kill, cause); }
+
+  // Takes the program's new desired settings from a reload; `changed` is what differs from
+  // the old desired ones. A change in how it runs restarts a running program (its limits
+  // are then written before the new start); limits are written to the live cgroup where they
+  // differ from the applied ones, pending ones included; the rest is used from the next event.
+  Reconfigured reconfigure(const config::Program& desired, Parts changed);
 
   // Opens every output file again (SIGUSR1, after logrotate moved them).
   void reopen_logs();
 
-  // Removes the cgroup; only when no process can be alive (stopped, exited, fatal).
-  Result<void> remove_cgroup();
+  // Empties and removes the cgroup, on the loop; only at rest (stopped, exited, fatal).
+  void remove_cgroup(cgroup::Emptier::Done done);
+  // Stops a removal under way (the program is wanted again); `done` is not called.
+  void cancel_removal() { emptier_.cancel(); }
 
+  // The table's own state; public_state() of it is what status shows.
   State state() const { return state_; }
-  bool at_rest() const { return !has_process(state_) && state_ != State::backoff; }
-  const config::Program& program() const { return program_; }
+  bool at_rest() const { return supervisor::at_rest(state_); }
+  const config::Program& program() const { return desired_; }
+  const std::optional<std::string>& limits_pending() const { return limits_pending_; }
   ProgramStatus status() const;
   // Runs that started from a replacement staged at an OOM kill (tests).
   int staged_runs() const { return staged_runs_; }
 
  private:
+  void post(Event event, std::string cause);
+  void dispatch();
   void handle(Event event, const std::string& cause);
-  void enter(State state);
-  void perform(Action action);
-  void spawn();
-  void on_exit(std::int64_t exit_status, int term_signal);
-  void finish_run(const ExitInfo& exit, std::chrono::milliseconds run_length,
-                  const std::string& cause);
+  void log_transition(State to, Action action, const std::string& cause);
+  void arm_timer(State from, State to);
   void on_timer();
-  void on_oom(std::uint64_t total, std::uint64_t added);
-  // The exit callback of every process the runner starts, the staged one included.
-  static void process_exited(uv_process_t* process, std::int64_t exit_status, int term_signal);
+  void perform(Action action, const std::string& cause);
+
+  void spawn(const std::string& cause);
+  void drain_output(const Launch& launched);
+  void process_exited(int pid, std::int64_t exit_status, int term_signal);
+  void on_exit(std::int64_t exit_status, int term_signal);
+  void end_run(const std::string& cause);
+  void empty_then(pid_t spare, Event verdict, const std::string& cause);
+  void on_oom(std::uint64_t added);
   void stage_replacement();
   void adopt_staged();
-  void cancel_staged(const std::string& why);
-  void staged_died();
+  void cancel_staged();
+  void forget_staged();
+
+  Result<void> apply_limits();
   std::chrono::milliseconds now() const;
   void open_logs();
 
   RunnerContext& context_;
-  config::Program program_;
+  config::Program desired_;
+  std::optional<cgroup::Limits> applied_;  // what the kernel last accepted; none before
+  std::optional<std::string> limits_pending_;
+
   State state_ = State::stopped;
+  State shown_ = State::stopped;  // the public state of the last logged transition
+  struct Queued {
+    Event event;
+    std::string cause;
+  };
+  std::vector<Queued> queue_;
+  bool dispatching_ = false;
+
   RestartTracker tracker_;
   std::minstd_rand random_;
 
-  uv_process_t* process_ = nullptr;
   int pid_ = 0;
+  int last_pid_ = 0;  // of the last run; 0 when its launch failed and nothing ran
   std::chrono::milliseconds started_at_{0};  // monotonic, of the current process
+  std::chrono::milliseconds run_length_{0};  // of the run that ended last
   std::uint64_t oom_baseline_ = 0;           // the cgroup's counter when it started
   std::uint64_t pids_baseline_ = 0;          // pids.events "max" when it started
   bool counters_at_zero_ = false;            // its cgroup is new and has run nothing yet
-  uv_timer_t* timer_ = nullptr;              // settle, backoff or stop timeout: by state
   std::chrono::milliseconds backoff_delay_{0};
+  Timer timer_;  // settle, backoff or stop timeout: by state
   std::unique_ptr<cgroup::OomWatcher> oom_watcher_;
+  cgroup::Emptier emptier_;
+
   // A replacement staged at an OOM kill: its helper has joined the cgroup and waits at its
   // gate while the kernel tears the victim down, so that with zero backoff the program
   // starts the moment the exit is handled, instead of a fork, an exec and a cgroup migration
   // later (bench/findings.md). Cancelled if anything but that restart follows.
-  struct Staged {
-    uv_process_t* process = nullptr;
-    int pid = 0;
-    int gate_fd = -1;
-  };
-  Staged staged_;
-  uv_timer_t* stage_timer_ = nullptr;  // cancels a staged replacement whose victim was not
-                                       // the main process (the main lives on)
+  int staged_pid_ = 0;
+  Timer stage_timer_;  // the main process outlived the OOM kill: not the victim
   int staged_runs_ = 0;
+
   // Output files, kept across runs; null for streams that do not go to a file.
   std::shared_ptr<LogFile> stdout_log_, stderr_log_;
 
   int restarts_ = 0;
   std::uint64_t oom_kills_ = 0;
-  bool start_when_stopped_ = false;  // a restart in progress
   std::optional<ExitInfo> last_exit_;
 };
 

@@ -1,25 +1,65 @@
 #include "supervisor/reload_plan.h"
 
 #include <string_view>
+#include <tuple>
 #include <unordered_map>
 
 namespace climits::supervisor {
 
 namespace {
-bool output_runs_differently(const config::OutputSettings& a, const config::OutputSettings& b) {
-  return a.target != b.target || a.path != b.path;
+
+// Each part as a tuple of references, compared whole.
+auto runs(const config::Program& p) {
+  return std::tie(p.command, p.directory, p.environment, p.user, p.group, p.umask);
 }
+auto outputs(const config::Program& p) {
+  return std::tie(p.stdout_output.target, p.stdout_output.automatic, p.stdout_output.path,
+                  p.stderr_output.target, p.stderr_output.automatic, p.stderr_output.path);
+}
+auto limits(const config::Program& p) { return std::tie(p.memory, p.pids_max); }
+auto policy(const config::Program& p) {
+  return std::tie(p.autostart, p.restart, p.start_settle, p.stop);
+}
+auto rotation(const config::Program& p) {
+  return std::tie(p.stdout_output.max_size, p.stdout_output.keep, p.stderr_output.max_size,
+                  p.stderr_output.keep);
+}
+
+// Every field is in exactly one part above (the name is the program's identity): these
+// bindings name all of them, so a field added to Program or OutputSettings stops the build
+// here until it is given a part.
+[[maybe_unused]] void every_field_has_a_part(const config::Program& program) {
+  [[maybe_unused]] const auto& [name, command, directory, environment, user, group, umask,
+                                autostart, memory, pids_max, restart, start_settle, stop,
+                                stdout_output, stderr_output] = program;
+  [[maybe_unused]] const auto& [target, automatic, path, max_size, keep] = stdout_output;
+}
+
 }  // namespace
 
-bool runs_differently(const config::Program& a, const config::Program& b) {
-  return a.command != b.command || a.directory != b.directory ||
-         a.environment != b.environment || a.user != b.user || a.group != b.group ||
-         a.umask != b.umask || output_runs_differently(a.stdout_output, b.stdout_output) ||
-         output_runs_differently(a.stderr_output, b.stderr_output);
+Parts Parts::all() {
+  Parts parts;
+  for (Part part : {Part::runs, Part::outputs, Part::limits, Part::policy, Part::rotation})
+    parts.add(part);
+  return parts;
 }
 
-bool limits_differ(const config::Program& a, const config::Program& b) {
-  return !(a.memory == b.memory) || a.pids_max != b.pids_max;
+Parts differing_parts(const config::Program& a, const config::Program& b) {
+  Parts parts;
+  if (runs(a) != runs(b)) parts.add(Part::runs);
+  if (outputs(a) != outputs(b)) parts.add(Part::outputs);
+  if (limits(a) != limits(b)) parts.add(Part::limits);
+  if (policy(a) != policy(b)) parts.add(Part::policy);
+  if (rotation(a) != rotation(b)) parts.add(Part::rotation);
+  return parts;
+}
+
+cgroup::Limits desired_limits(const config::Program& program) {
+  const config::MemorySettings& memory = program.memory;
+  return cgroup::Limits{
+      cgroup::MemoryLimits{memory.max, memory.high, memory.swap_max, memory.swappiness,
+                           memory.oom_group},
+      program.pids_max};
 }
 
 std::vector<ProgramChange> plan_reload(const config::Config& running,
@@ -29,40 +69,21 @@ std::vector<ProgramChange> plan_reload(const config::Config& running,
   for (const auto& program : running.programs) before.emplace(program.name, &program);
   for (const auto& program : next.programs) after.emplace(program.name, &program);
   std::vector<ProgramChange> changes;
+  changes.reserve(next.programs.size());
   for (const auto& program : next.programs) {
     ProgramChange change{program.name};
     auto found = before.find(program.name);
-    const config::Program* old = found == before.end() ? nullptr : found->second;
-    if (old == nullptr) {
+    if (found == before.end())
       change.added = true;
-    } else if (!(*old == program)) {
-      change.restart = runs_differently(*old, program);
-      change.limits = limits_differ(*old, program);
-      // Whatever else differs is a setting read at the next event.
-      config::Program same_runs = program;
-      same_runs.command = old->command;
-      same_runs.directory = old->directory;
-      same_runs.environment = old->environment;
-      same_runs.user = old->user;
-      same_runs.group = old->group;
-      same_runs.umask = old->umask;
-      same_runs.stdout_output.target = old->stdout_output.target;
-      same_runs.stdout_output.path = old->stdout_output.path;
-      same_runs.stdout_output.automatic = old->stdout_output.automatic;
-      same_runs.stderr_output.target = old->stderr_output.target;
-      same_runs.stderr_output.path = old->stderr_output.path;
-      same_runs.stderr_output.automatic = old->stderr_output.automatic;
-      same_runs.memory = old->memory;
-      same_runs.pids_max = old->pids_max;
-      change.settings = !(same_runs == *old);
-    }
-    changes.push_back(change);
+    else
+      change.parts = differing_parts(*found->second, program);
+    changes.push_back(std::move(change));
   }
   for (const auto& program : running.programs) {
     if (!after.count(program.name)) {
       ProgramChange change{program.name};
       change.removed = true;
-      changes.push_back(change);
+      changes.push_back(std::move(change));
     }
   }
   return changes;

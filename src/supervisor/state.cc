@@ -6,9 +6,6 @@ namespace climits::supervisor {
 
 namespace {
 
-constexpr int kStates = 7;
-constexpr int kEvents = 8;
-
 struct Cell {
   bool valid;
   Transition transition;
@@ -20,29 +17,38 @@ constexpr Cell go(State next, Action action = Action::none) { return {true, {nex
 using S = State;
 using A = Action;
 
-// Rows: states in enum order. Columns: start, settled, stop, stop_timeout, backoff_elapsed,
-// exit_restart, exit_done, exit_give_up.
-constexpr Cell kTable[kStates][kEvents] = {
-    /* stopped  */ {go(S::starting, A::reset_and_spawn), _, _, _, _, _, _, _},
-    /* starting */ {_, go(S::running), go(S::stopping, A::send_stop_signal), _, _,
-                    go(S::backoff), go(S::exited), go(S::fatal)},
-    /* running  */ {_, _, go(S::stopping, A::send_stop_signal), _, _,
-                    go(S::backoff), go(S::exited), go(S::fatal)},
-    // An explicit start during backoff skips the rest of the wait.
-    /* backoff  */ {go(S::starting, A::spawn), _, go(S::stopped), _, go(S::starting, A::spawn),
-                    _, _, _},
-    // Whatever way the process ends while stopping, the program is stopped.
-    /* stopping */ {_, _, _, go(S::stopping, A::kill_cgroup), _,
-                    go(S::stopped), go(S::stopped), go(S::stopped)},
-    /* exited   */ {go(S::starting, A::reset_and_spawn), _, go(S::stopped), _, _, _, _, _},
-    /* fatal    */ {go(S::starting, A::reset_and_spawn), _, go(S::stopped), _, _, _, _, _},
-};
+// The staged replacement's own events leave the state alone in every state.
+constexpr Cell forget(State s) { return go(s, A::forget_staged); }
 
-constexpr const char* kStateNames[kStates] = {"stopped",  "starting", "running", "backoff",
-                                              "stopping", "exited",   "fatal"};
-constexpr const char* kEventNames[kEvents] = {
-    "start", "settled", "stop", "stop timeout", "backoff elapsed",
-    "exit (restart)", "exit (stay down)", "exit (start limit hit)"};
+// clang-format off
+// Rows: states in enum order. Columns: events in enum order.
+constexpr Cell kTable[kStateCount][kEventCount] = {
+    //            start                             restart                            settled         stop                               kill                               stop_timeout                   backoff_elapsed           exited                          emptied_restart                    emptied_done                       emptied_give_up                    oom_notice                           stage_expired                    staged_exited
+    /* stopped */ {go(S::starting, A::reset_and_spawn), go(S::starting, A::reset_and_spawn), _,             _,                                 _,                                 _,                             _,                        _,                              _,                                 _,                                 _,                                 _,                                   _,                               forget(S::stopped)},
+    /* starting*/ {_,                               go(S::restarting, A::send_stop_signal), go(S::running), go(S::stopping, A::send_stop_signal), go(S::stopping, A::kill_cgroup), _,                            _,                        go(S::ending, A::end_run),      _,                                 _,                                 _,                                 go(S::starting, A::stage_replacement), go(S::starting, A::cancel_staged), forget(S::starting)},
+    /* running */ {_,                               go(S::restarting, A::send_stop_signal), _,             go(S::stopping, A::send_stop_signal), go(S::stopping, A::kill_cgroup), _,                            _,                        go(S::ending, A::end_run),      _,                                 _,                                 _,                                 go(S::running, A::stage_replacement),  go(S::running, A::cancel_staged),  forget(S::running)},
+    // An operator's start during backoff skips the rest of the wait.
+    /* backoff */ {go(S::starting, A::reset_and_spawn), go(S::starting, A::reset_and_spawn), _,             go(S::stopping, A::empty_cgroup),  go(S::stopping, A::empty_cgroup),  _,                            go(S::starting, A::spawn), _,                             _,                                 _,                                 _,                                 _,                                   _,                               forget(S::backoff)},
+    // Whatever way the process ends while stopping, the program is stopped once its cgroup is empty.
+    /* stopping*/ {go(S::restarting),               go(S::restarting),                 _,             _,                                 go(S::stopping, A::kill_cgroup),   go(S::stopping, A::kill_cgroup), _,                      go(S::stopping, A::empty_cgroup), go(S::stopped),                  go(S::stopped),                    go(S::stopped),                    _,                                   _,                               forget(S::stopping)},
+    /* exited  */ {go(S::starting, A::reset_and_spawn), go(S::starting, A::reset_and_spawn), _,             go(S::stopped),                    _,                                 _,                             _,                        _,                              _,                                 _,                                 _,                                 _,                                   _,                               forget(S::exited)},
+    /* fatal   */ {go(S::starting, A::reset_and_spawn), go(S::starting, A::reset_and_spawn), _,             go(S::stopped),                    _,                                 _,                             _,                        _,                              _,                                 _,                                 _,                                 _,                                   _,                               forget(S::fatal)},
+    // A stop on the way to a start: the start follows once the cgroup is empty.
+    /* restarting*/ {_,                             _,                                 _,             go(S::stopping),                   go(S::stopping, A::kill_cgroup),   go(S::restarting, A::kill_cgroup), _,                    go(S::restarting, A::empty_cgroup), go(S::starting, A::reset_and_spawn), go(S::starting, A::reset_and_spawn), go(S::starting, A::reset_and_spawn), _,                           _,                               forget(S::restarting)},
+    // The rules have judged the exit; the verdict comes with the empty cgroup. An operator
+    // who steps in meanwhile overrides it (a staged replacement is then not needed).
+    /* ending  */ {go(S::restarting, A::cancel_staged), go(S::restarting, A::cancel_staged), _,          go(S::stopping, A::cancel_staged), go(S::stopping, A::cancel_staged), _,                            _,                        _,                              go(S::backoff),                    go(S::exited),                     go(S::fatal),                      _,                                   _,                               forget(S::ending)},
+};
+// clang-format on
+
+constexpr const char* kStateNames[kStateCount] = {
+    "stopped", "starting", "running", "backoff", "stopping",
+    "exited",  "fatal",    "stopping" /* restarting */, "stopping" /* ending */};
+constexpr const char* kEventNames[kEventCount] = {
+    "start",         "restart",       "settled",           "stop",
+    "kill",          "stop timeout",  "backoff elapsed",   "exit",
+    "cgroup empty (restart)", "cgroup empty (stay down)", "cgroup empty (start limit hit)",
+    "OOM notice",    "stage window over", "staged replacement exited"};
 
 }  // namespace
 
@@ -52,17 +58,37 @@ std::optional<Transition> transition(State state, Event event) {
   return cell.transition;
 }
 
+State public_state(State state) {
+  switch (state) {
+    case State::restarting:
+    case State::ending: return State::stopping;
+    default: return state;
+  }
+}
+
 const char* state_name(State state) { return kStateNames[static_cast<int>(state)]; }
 const char* event_name(Event event) { return kEventNames[static_cast<int>(event)]; }
 
 std::optional<State> parse_state(const char* name) {
-  for (int i = 0; i < kStates; ++i)
+  // Only the public states have names of their own.
+  for (int i = 0; i <= static_cast<int>(State::fatal); ++i)
     if (std::strcmp(name, kStateNames[i]) == 0) return static_cast<State>(i);
   return std::nullopt;
 }
 
 bool has_process(State state) {
-  return state == State::starting || state == State::running || state == State::stopping;
+  switch (state) {
+    case State::starting:
+    case State::running:
+    case State::stopping:
+    case State::restarting:
+    case State::ending: return true;
+    default: return false;
+  }
+}
+
+bool at_rest(State state) {
+  return state == State::stopped || state == State::exited || state == State::fatal;
 }
 
 }  // namespace climits::supervisor

@@ -24,6 +24,9 @@ struct ProgramStatus {
   int restarts = 0;
   std::uint64_t oom_kills = 0;
   std::optional<ExitInfo> last_exit;
+  // A limit the kernel refused, what and why ("memory.max 128 MiB -> 16 MiB: …"); nullopt
+  // when every limit is applied.
+  std::optional<std::string> limits_pending;
   std::string cgroup;
 };
 

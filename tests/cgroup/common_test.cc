@@ -209,7 +209,7 @@ TEST_CASE_FIXTURE(CgroupFixture, "limits change on a live cgroup without touchin
   REQUIRE(applied.ok());
   auto usage = backend->usage(name);
   REQUIRE(usage.ok());
-  CHECK(usage->max == config::ByteLimit{96 * MiB});
+  CHECK(usage->max == cgroup::ByteLimit{96 * MiB});
   CHECK(is_alive(pid));
   CHECK(*backend->processes(name) == std::vector<pid_t>{pid});
   REQUIRE(backend->apply(name, cgroup::Limits{}, Holds::anything).ok());  // no limit at all

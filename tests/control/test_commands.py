@@ -279,7 +279,8 @@ class CommandsTest(harness.ControlTest):
         self.write_config(more)
         result = self.assert_ctl_ok(self.ctl("reload"))
         self.assertEqual(result.stdout,
-                         "reloaded: 1 added, 0 removed, 0 restarted, 0 updated live, 4 unchanged\n")
+                         "reloaded: 1 added, 0 removed, 0 restarted, 0 updated live, 4 unchanged\n"
+                         "  added: extra\n")
         daemon.wait_for(r"extra: starting -> running ")
         after = self.status()
         self.assertIn("extra", after)

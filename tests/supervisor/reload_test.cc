@@ -66,9 +66,9 @@ TEST_CASE("unchanged programs keep their PID; a limit change is applied live") {
   REQUIRE(before.size() == 20);
   auto result = h.reload(many(20, 7, sleeper("p7", "128M")));
   CHECK(result.unchanged == 19);
-  CHECK(result.updated_live == std::vector<std::string>{"p7"});
+  CHECK(result.updated == std::vector<std::string>{"p7"});
   CHECK(result.restarted.empty());
-  CHECK(result.errors.empty());
+  CHECK(result.failed.empty());
   CHECK(result.summary() == "0 added, 0 removed, 0 restarted, 1 updated live, 19 unchanged");
   h.run_until([] { return false; }, 200ms);
   CHECK(pids_of(h) == before);  // p7 included: limits need no restart
@@ -120,7 +120,7 @@ TEST_CASE("restart and stop settings take effect at the next event, without a re
   pid_t pid = *h.runner("p").status().pid;
   auto result = h.reload(sleeper("p", "64M", "1000", "    restart: {policy: always, backoff: "
                                                       "{initial: 10ms, max: 10ms}}\n"));
-  CHECK(result.updated_live == std::vector<std::string>{"p"});
+  CHECK(result.updated == std::vector<std::string>{"p"});
   CHECK(result.restarted.empty());
   CHECK(*h.runner("p").status().pid == pid);
   ::kill(pid, SIGKILL);  // the next event: now restarted under the new policy

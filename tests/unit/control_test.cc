@@ -133,7 +133,10 @@ TEST_CASE("status JSON: SPEC field names and types, in order") {
   for (const auto& item : program.items()) keys.push_back(item.key());
   CHECK(keys == std::vector<std::string>{"name", "state", "pid", "uptime_seconds", "memory_bytes",
                                          "memory_peak_bytes", "memory_max_bytes", "restarts",
-                                         "oom_kills", "last_exit", "cgroup"});
+                                         "oom_kills", "last_exit", "cgroup", "limits_pending"});
+  CHECK(program["limits_pending"].is_null());
+  status.limits_pending = "memory.max 128 MiB -> 16 MiB: refused";
+  CHECK(status_json(status)["limits_pending"] == "memory.max 128 MiB -> 16 MiB: refused");
   CHECK(program["name"] == "web");
   CHECK(program["state"] == "running");
   CHECK(program["pid"].is_number_integer());
@@ -195,8 +198,21 @@ TEST_CASE("responses") {
   CHECK(to_line(ok_response()) == R"({"ok":true})");
   CHECK(to_line(error_response("no")) == R"({"ok":false,"error":"no"})");
   CHECK(to_line(version_response("1.2.3")) == R"({"ok":true,"version":"1.2.3","protocol":1})");
-  CHECK(to_line(reload_response(true, "1 added", {})) == R"({"ok":true,"summary":"1 added"})");
-  CHECK(to_line(reload_response(false, "configuration not valid (2 errors)", {"a:1:2: x", "b"})) ==
+  ReloadReply applied;
+  applied.summary = "1 added";
+  applied.added = {"new"};
+  applied.unchanged = 2;
+  CHECK(to_line(reload_response(applied)) ==
+        R"({"ok":true,"summary":"1 added","restarted":[],"updated":[],"added":["new"],)"
+        R"("removed":[],"failed":[],"unchanged":2})");
+  ReloadReply refused = applied;
+  refused.failed.push_back({"db", "limits not applied"});
+  Json failed = reload_response(refused);
+  CHECK(failed["ok"] == false);
+  CHECK(failed["error"] == "1 program could not be changed as the file asks: 1 added");
+  CHECK(failed["failed"][0]["name"] == "db");
+  CHECK(failed["failed"][0]["error"] == "limits not applied");
+  CHECK(to_line(reload_refused("configuration not valid (2 errors)", {"a:1:2: x", "b"})) ==
         R"j({"ok":false,"error":"configuration not valid (2 errors)","errors":["a:1:2: x","b"]})j");
   Json statuses = status_response({running_status()});
   CHECK(statuses["ok"] == true);
