@@ -51,9 +51,6 @@ Result<std::unique_ptr<Server>> Server::start(uv_loop_t* loop, Listener listener
     ::close(fd);
     return Error::from_errno(error, "duplicating the control socket " + server->path());
   }
-  server->pause_timer_ = new uv_timer_t;
-  uv_timer_init(loop, server->pause_timer_);
-  server->pause_timer_->data = server.get();
   if (int error = server->listen_on(fd); error != 0)
     return Error{-error, "listening on the control socket " + server->path() + ": " +
                              uv_strerror(error)};
@@ -80,9 +77,7 @@ int Server::listen_on(int fd) {
 // Takes the listening handle off the loop (the socket itself stays open in spare_fd_).
 void Server::close_socket() {
   if (socket_ == nullptr) return;
-  socket_->data = nullptr;
-  uv_close(reinterpret_cast<uv_handle_t*>(socket_),
-           [](uv_handle_t* h) noexcept { delete reinterpret_cast<uv_pipe_t*>(h); });
+  close_and_delete(socket_);
   socket_ = nullptr;
 }
 
@@ -91,7 +86,8 @@ Server::Server(uv_loop_t* loop, Listener listener, AccessRule rule, Respond resp
       listener_(std::move(listener)),
       rule_(std::move(rule)),
       respond_(std::move(respond)),
-      read_buffer_(new char[kReadBufferBytes]) {}
+      read_buffer_(new char[kReadBufferBytes]),
+      pause_timer_(loop, [this] { resume_accepting(); }) {}
 
 Server::~Server() {
   auto open = connections_;
@@ -100,9 +96,6 @@ Server::~Server() {
     connection->server = nullptr;  // pending writes are cancelled after this
   }
   close_socket();
-  if (pause_timer_ != nullptr)
-    uv_close(reinterpret_cast<uv_handle_t*>(pause_timer_),
-             [](uv_handle_t* h) noexcept { delete reinterpret_cast<uv_timer_t*>(h); });
   if (spare_fd_ >= 0) ::close(spare_fd_);
   // listener_ removes the socket file as it goes.
 }
@@ -121,10 +114,7 @@ void Server::pause_accepting(int status) {
                  uv_strerror(status));
   }
   close_socket();  // already closed when taking it back failed
-  uv_timer_start(
-      pause_timer_,
-      [](uv_timer_t* timer) noexcept { static_cast<Server*>(timer->data)->resume_accepting(); },
-      1000, 0);
+  pause_timer_.start(std::chrono::seconds(1));
 }
 
 void Server::resume_accepting() {

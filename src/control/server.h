@@ -26,6 +26,7 @@
 #include "control/access.h"
 #include "control/listener.h"
 #include "util/result.h"
+#include "util/uv_handle.h"
 
 namespace climits::control {
 
@@ -75,12 +76,12 @@ class Server {
   // leaves the loop for a second. This duplicate keeps it listening meanwhile (clients wait
   // in the backlog) and is what a new handle is made from.
   int spare_fd_ = -1;
-  uv_timer_t* pause_timer_ = nullptr;
   std::chrono::steady_clock::time_point last_pause_warning_{};
   std::unordered_set<Connection*> connections_;
   // Reads are handled one at a time on the loop, so one buffer serves every connection;
   // only the bytes of an incomplete line are kept per connection.
   std::unique_ptr<char[]> read_buffer_;
+  Timer pause_timer_;  // accepting again after a pause for want of descriptors
 };
 
 }  // namespace climits::control
