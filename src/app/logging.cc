@@ -52,11 +52,4 @@ void setup_logging(config::LogLevel level) {
 
 void set_log_level(config::LogLevel level) { spdlog::set_level(to_spdlog(level)); }
 
-std::optional<config::LogLevel> parse_log_level(const std::string& text) {
-  const char* names[] = {"trace", "debug", "info", "warn", "error"};
-  for (int i = 0; i < 5; ++i)
-    if (text == names[i]) return static_cast<config::LogLevel>(i);
-  return std::nullopt;
-}
-
 }  // namespace climits::app

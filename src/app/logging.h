@@ -10,6 +10,5 @@ namespace climits::app {
 
 void setup_logging(config::LogLevel level);
 void set_log_level(config::LogLevel level);
-std::optional<config::LogLevel> parse_log_level(const std::string& text);
 
 }  // namespace climits::app

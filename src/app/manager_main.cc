@@ -6,6 +6,7 @@
 #include "app/daemon.h"
 #include "app/logging.h"
 #include "build_info.h"
+#include "config/units.h"
 
 int main(int argc, char** argv) {
   CLI::App cli{"climits-manager: run programs in memory-limited cgroups and keep them running"};
@@ -18,7 +19,8 @@ int main(int argc, char** argv) {
                "Validate the configuration and the cgroup setup, print every error, and exit "
                "(0 = valid, 1 = invalid)");
   cli.add_option("--log-level", log_level, "Log level (overrides the file's manager.log_level)")
-      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+      ->check(CLI::IsMember(std::vector<std::string>(climits::config::kLogLevelNames.begin(),
+                                                     climits::config::kLogLevelNames.end())));
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -27,6 +29,6 @@ int main(int argc, char** argv) {
   }
   if (check_only) return climits::app::run_check(config_path, std::cout, std::cerr);
   climits::app::DaemonOptions options{config_path, std::nullopt};
-  if (!log_level.empty()) options.log_level = climits::app::parse_log_level(log_level);
+  if (!log_level.empty()) options.log_level = climits::config::parse_log_level(log_level);
   return climits::app::run_daemon(options);
 }

@@ -124,4 +124,18 @@ std::string format_duration(Duration duration) {
   return std::to_string(ms) + "ms";
 }
 
+const char* restart_policy_name(RestartPolicy policy) {
+  return kRestartPolicyNames[static_cast<std::size_t>(policy)];
+}
+
+const char* log_level_name(LogLevel level) {
+  return kLogLevelNames[static_cast<std::size_t>(level)];
+}
+
+std::optional<LogLevel> parse_log_level(std::string_view text) {
+  for (std::size_t i = 0; i < kLogLevelNames.size(); ++i)
+    if (text == kLogLevelNames[i]) return static_cast<LogLevel>(i);
+  return std::nullopt;
+}
+
 }  // namespace climits::config

@@ -327,7 +327,7 @@ std::optional<Duration> YamlReader::duration(const Located& value) {
 }
 
 std::optional<std::size_t> YamlReader::choice(const Located& value,
-                                              std::initializer_list<const char*> choices,
+                                              std::span<const char* const> choices,
                                               const char* what) {
   std::string list;
   std::size_t index = 0;

@@ -7,8 +7,8 @@
 
 #include <cstdint>
 #include <functional>
-#include <initializer_list>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -54,7 +54,7 @@ class YamlReader {
   std::optional<ByteLimit> size(const Located& value, std::uint64_t min_plain);
   std::optional<Duration> duration(const Located& value);
   // One of `choices` (written as in the file), returned as its index.
-  std::optional<std::size_t> choice(const Located& value, std::initializer_list<const char*> choices,
+  std::optional<std::size_t> choice(const Located& value, std::span<const char* const> choices,
                                     const char* what);
 
   void error(const YAML::Mark& at, const std::string& path, const std::string& message);

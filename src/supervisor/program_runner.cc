@@ -13,16 +13,6 @@ namespace climits::supervisor {
 namespace {
 std::string seconds_text(std::chrono::milliseconds ms) { return config::format_duration(ms); }
 
-const char* restart_policy_name(config::RestartPolicy policy) {
-  switch (policy) {
-    case config::RestartPolicy::always: return "always";
-    case config::RestartPolicy::on_failure: return "on-failure";
-    case config::RestartPolicy::on_oom: return "on-oom";
-    case config::RestartPolicy::never: return "never";
-  }
-  return "?";
-}
-
 // One random_device for every runner: constructing one probes the CPU (a VM exit under a
 // hypervisor) or opens /dev/urandom, which a start of thousands would pay per program.
 unsigned jitter_seed() {
