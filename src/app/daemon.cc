@@ -186,6 +186,113 @@ bool start_control(Daemon& daemon, control::Listener listener, const control::Ac
   return true;
 }
 
+// What the daemon takes from the host before anything runs. Each refusal is logged, and
+// leaves nothing behind.
+struct Host {
+  control::AccessRule access;
+  control::Listener listener;
+  bool cgroup_v1;
+  FileLimit file_limit;
+std::optional<Host> prepare_host(const config::Config& config) {
+  std::unique_ptr<cgroup::Backend> backend;
+  std::string helper;
+};
+
+  // The control socket before any cgroup: a second manager on the same socket stops here,
+  // before it could take the running one's programs for leftovers and clear them.
+  auto access = control::make_access_rule(config.manager.control_group);
+  if (!access) {
+    spdlog::error("control socket: {}", access.error().message);
+    return std::nullopt;
+  }
+  auto listener = control::Listener::open(config.manager.control_socket, access->group);
+  if (!listener) {
+    spdlog::error("control socket: {}", listener.error().message);
+    return std::nullopt;
+  }
+  if (listener->replaced_stale())
+    spdlog::warn("control socket: replaced {}, left by a manager that did not shut down cleanly",
+                 listener->path());
+
+  auto layout = cgroup::detect_layout();
+  if (!layout) {
+    spdlog::error("cgroups: {}", layout.error().message);
+    return std::nullopt;
+  }
+  // Checked before any cgroup exists or any program runs: a refusal leaves nothing behind.
+  bool cgroup_v1 = layout->version == cgroup::Version::v1;
+  FileLimit file_limit = raise_file_limit();
+  if (std::size_t needed = estimate_descriptors(config, cgroup_v1); needed > file_limit.soft) {
+    spdlog::error("not enough file descriptors: {}; nothing was started",
+                  too_many_descriptors(config.programs.size(), needed, file_limit.soft));
+    return std::nullopt;
+  }
+  auto backend = cgroup::open_backend(*layout, config.manager.cgroup_root);
+  if (!backend) {
+    spdlog::error("cgroups: {}", backend.error().message);
+    return std::nullopt;
+  }
+  spdlog::info("{}; {}", layout->describe(), (*backend)->describe());
+  auto helper = supervisor::find_helper();
+  if (!helper) {
+    spdlog::error("{}", helper.error().message);
+    return std::nullopt;
+  }
+  return Host{std::move(*access),  std::move(*listener), cgroup_v1,
+              file_limit,          std::move(*backend),  std::move(*helper)};
+}
+
+// Starts the programs, then the control socket, then tells systemd; on a failure, shuts the
+// manager down (the loop then ends) and returns the exit code.
+int start_programs(Daemon& daemon, config::Config config, Host& host) {
+  if (auto started = daemon.manager->start(std::move(config)); !started) {
+    spdlog::error("{}", started.error().message);
+    daemon.manager->shutdown([&daemon] { uv_stop(&daemon.loop); });
+    return kExitEnvironmentError;
+  }
+  spdlog::info("started: {}", daemon.manager->summary());
+  if (!start_control(daemon, std::move(host.listener), host.access)) {
+    daemon.manager->shutdown([&daemon] { uv_stop(&daemon.loop); });
+    return kExitEnvironmentError;
+  }
+  daemon.manager->set_observer(
+      [&daemon](const supervisor::ProgramRunner&, supervisor::State, supervisor::State) {
+        daemon.schedule_status();
+      });
+// Once the loop has ended: closes the socket, the manager and the loop, and removes a cgroup
+// root the manager made when nothing was left behind.
+int shut_down(Daemon& daemon, cgroup::Backend& backend, int exit_code) {
+  daemon.notifier.send("READY=1\nSTATUS=" + daemon.manager->summary());
+  return kExitOk;
+}
+
+  // No signal is handled from here on, and closing the signal handles gives SIGHUP and
+  // SIGUSR1 their default action back (terminate): one arriving now (a logrotate, a reload
+  // sent together with the stop) must not turn a clean shutdown into a death by signal.
+  // Blocked, they stay pending and go with the process.
+  sigset_t late;
+  sigemptyset(&late);
+  for (int number : Signals::kNumbers) sigaddset(&late, number);
+  ::pthread_sigmask(SIG_BLOCK, &late, nullptr);
+
+  daemon.control.reset();  // removes the socket file
+  daemon.control_handler.reset();
+  if (exit_code == kExitOk && !daemon.manager->left_nothing_behind()) {
+    spdlog::error("shutdown left program cgroups behind (see above); the next start clears them");
+    exit_code = kExitEnvironmentError;
+  }
+  // Output pipes still open then are held by processes that left their cgroups: the
+  // manager reads what they hold and closes them (reading on would keep the loop, and the
+  // manager, alive for as long as those live).
+  daemon.manager.reset();
+  if (exit_code == kExitOk) {
+    if (auto removed = backend.remove_root_if_created(); !removed)
+      spdlog::warn("cgroups: {}", removed.error().message);
+  }
+  daemon.signals.close();
+  uv_close(reinterpret_cast<uv_handle_t*>(&daemon.status_timer), nullptr);
+  uv_run(&daemon.loop, UV_RUN_DEFAULT);  // let the close callbacks free their handles
+  if (uv_loop_close(&daemon.loop) != 0) spdlog::debug("loop closed with handles still open");
 }  // namespace
 
 // Counted from the code; keep in step with it.
@@ -238,110 +345,29 @@ int run_daemon(const DaemonOptions& options) {
   spdlog::info("climits-manager {} starting with {} ({} program{})", CLIMITS_VERSION,
                options.config_path, config.programs.size(),
                config.programs.size() == 1 ? "" : "s");
-
-  // The control socket before any cgroup: a second manager on the same socket stops here,
-  // before it could take the running one's programs for leftovers and clear them.
-  auto access = control::make_access_rule(config.manager.control_group);
-  if (!access) {
-    spdlog::error("control socket: {}", access.error().message);
-    return kExitEnvironmentError;
-  }
-  auto listener = control::Listener::open(config.manager.control_socket, access->group);
-  if (!listener) {
-    spdlog::error("control socket: {}", listener.error().message);
-    return kExitEnvironmentError;
-  }
-  if (listener->replaced_stale())
-    spdlog::warn("control socket: replaced {}, left by a manager that did not shut down cleanly",
-                 listener->path());
-
-  auto layout = cgroup::detect_layout();
-  if (!layout) {
-    spdlog::error("cgroups: {}", layout.error().message);
-    return kExitEnvironmentError;
-  }
-  // Checked before any cgroup exists or any program runs: a refusal leaves nothing behind.
-  bool cgroup_v1 = layout->version == cgroup::Version::v1;
-  FileLimit file_limit = raise_file_limit();
-  if (std::size_t needed = estimate_descriptors(config, cgroup_v1); needed > file_limit.soft) {
-    spdlog::error("not enough file descriptors: {}; nothing was started",
-                  too_many_descriptors(config.programs.size(), needed, file_limit.soft));
-    return kExitEnvironmentError;
-  }
-  auto backend = cgroup::open_backend(*layout, config.manager.cgroup_root);
-  if (!backend) {
-    spdlog::error("cgroups: {}", backend.error().message);
-    return kExitEnvironmentError;
-  }
-  spdlog::info("{}; {}", layout->describe(), (*backend)->describe());
-  auto helper = supervisor::find_helper();
-  if (!helper) {
-    spdlog::error("{}", helper.error().message);
-    return kExitEnvironmentError;
-  }
+  auto host = prepare_host(config);
+  if (!host) return kExitEnvironmentError;
   ::signal(SIGPIPE, SIG_IGN);
 
   Daemon daemon;
   daemon.config_path = options.config_path;
   daemon.log_level_override = options.log_level;
-  daemon.cgroup_v1 = cgroup_v1;
+  daemon.cgroup_v1 = host->cgroup_v1;
   uv_loop_init(&daemon.loop);
   uv_timer_init(&daemon.loop, &daemon.status_timer);
   daemon.status_timer.data = &daemon;
-  supervisor::Launcher launcher(&daemon.loop, *helper, file_limit.original_soft);
-  daemon.manager = std::make_unique<supervisor::Manager>(&daemon.loop, **backend, launcher);
+  supervisor::Launcher launcher(&daemon.loop, host->helper, host->file_limit.original_soft);
+  daemon.manager = std::make_unique<supervisor::Manager>(&daemon.loop, *host->backend, launcher);
   daemon.signals.start(&daemon.loop, &daemon, [](uv_signal_t* handle, int signal) {
     static_cast<Daemon*>(handle->data)->on_signal(signal);
   });
-  int exit_code = kExitOk;
   // The manager takes the configuration over (one copy fewer to fork with; `config` is
   // not used again).
-  if (auto started = daemon.manager->start(std::move(*loaded.config)); !started) {
-    spdlog::error("{}", started.error().message);
-    exit_code = kExitEnvironmentError;
-    daemon.manager->shutdown([&daemon] { uv_stop(&daemon.loop); });
-  } else {
-    spdlog::info("started: {}", daemon.manager->summary());
-    if (!start_control(daemon, std::move(*listener), *access)) {
-      exit_code = kExitEnvironmentError;
-      daemon.manager->shutdown([&daemon] { uv_stop(&daemon.loop); });
-    } else {
-      daemon.manager->set_observer(
-          [&daemon](const supervisor::ProgramRunner&, supervisor::State, supervisor::State) {
-            daemon.schedule_status();
-          });
-      daemon.notifier.send("READY=1\nSTATUS=" + daemon.manager->summary());
-    }
-  }
+  int exit_code = start_programs(daemon, std::move(*loaded.config), *host);
   uv_run(&daemon.loop, UV_RUN_DEFAULT);
+  return shut_down(daemon, *host->backend, exit_code);
+}
 
-  // No signal is handled from here on, and closing the signal handles gives SIGHUP and
-  // SIGUSR1 their default action back (terminate): one arriving now (a logrotate, a reload
-  // sent together with the stop) must not turn a clean shutdown into a death by signal.
-  // Blocked, they stay pending and go with the process.
-  sigset_t late;
-  sigemptyset(&late);
-  for (int number : Signals::kNumbers) sigaddset(&late, number);
-  ::pthread_sigmask(SIG_BLOCK, &late, nullptr);
-
-  daemon.control.reset();  // removes the socket file
-  daemon.control_handler.reset();
-  if (exit_code == kExitOk && !daemon.manager->left_nothing_behind()) {
-    spdlog::error("shutdown left program cgroups behind (see above); the next start clears them");
-    exit_code = kExitEnvironmentError;
-  }
-  // Output pipes still open then are held by processes that left their cgroups: the
-  // manager reads what they hold and closes them (reading on would keep the loop, and the
-  // manager, alive for as long as those live).
-  daemon.manager.reset();
-  if (exit_code == kExitOk) {
-    if (auto removed = (*backend)->remove_root_if_created(); !removed)
-      spdlog::warn("cgroups: {}", removed.error().message);
-  }
-  daemon.signals.close();
-  uv_close(reinterpret_cast<uv_handle_t*>(&daemon.status_timer), nullptr);
-  uv_run(&daemon.loop, UV_RUN_DEFAULT);  // let the close callbacks free their handles
-  if (uv_loop_close(&daemon.loop) != 0) spdlog::debug("loop closed with handles still open");
   if (exit_code == kExitOk) spdlog::info("clean shutdown");
   return exit_code;
 }

@@ -71,6 +71,106 @@ struct FdGuard {
   }
 };
 
+
+// Fills stdio[1] and stdio[2] per the output settings: a pipe to the manager for a file (its
+// read end into `launch`, its write end into `guard`), the manager's own for inherit, none for
+// discard, and stdout's for a merged stderr.
+Result<void> output_stdio(uv_loop_t* loop, const config::Program& program, Launch& result,
+                          FdGuard& guard, uv_stdio_container_t* stdio) {
+  int stdout_fd = -1;  // what a merged stderr shares
+  for (int stream = 1; stream <= 2; ++stream) {
+    const config::OutputSettings& out =
+        stream == 1 ? program.stdout_output : program.stderr_output;
+    switch (out.target) {
+      case config::OutputTarget::file: {
+        int write_end = -1;
+        auto pipe = make_output_pipe(loop, write_end);
+        if (!pipe) return pipe.error();
+        (stream == 1 ? result.stdout_pipe : result.stderr_pipe) = *pipe;
+        guard.fds.push_back(write_end);
+        stdio[stream].flags = UV_INHERIT_FD;
+        stdio[stream].data.fd = write_end;
+        if (stream == 1) stdout_fd = write_end;
+        break;
+      }
+      case config::OutputTarget::inherit:
+        stdio[stream].flags = UV_INHERIT_FD;
+        stdio[stream].data.fd = stream;
+        if (stream == 1) stdout_fd = 1;
+        break;
+      case config::OutputTarget::discard:
+        stdio[stream].flags = UV_IGNORE;
+        break;
+      case config::OutputTarget::merge:
+        if (stdout_fd >= 0) {
+          stdio[stream].flags = UV_INHERIT_FD;
+          stdio[stream].data.fd = stdout_fd;
+        } else {
+          stdio[stream].flags = UV_IGNORE;  // stdout is discarded: so is stderr
+        }
+        break;
+    }
+  }
+  return success();
+}
+
+// Fills stdio[3] with the write end of the helper's status pipe and, for a held start,
+// stdio[4] with the read end of the gate; the parent's ends stay in `status_pipe[0]` and
+// `gate_pipe[1]`, the child's go to `guard`. On failure nothing is left open but `guard`.
+Result<void> helper_stdio(const std::string& name, Gate gate, FdGuard& guard,
+                          uv_stdio_container_t* stdio, int status_pipe[2], int gate_pipe[2]) {
+  if (::pipe2(status_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
+    return Error::from_errno(errno, "creating the status pipe for " + name);
+  guard.fds.push_back(status_pipe[1]);
+  stdio[3].flags = UV_INHERIT_FD;
+  stdio[3].data.fd = status_pipe[1];
+  if (gate == Gate::held) {
+    if (::pipe2(gate_pipe, O_CLOEXEC) != 0) {
+      int saved = errno;
+      ::close(status_pipe[0]);
+      return Error::from_errno(saved, "creating the start gate for " + name);
+    }
+    guard.fds.push_back(gate_pipe[0]);
+    stdio[4].flags = UV_INHERIT_FD;
+    stdio[4].data.fd = gate_pipe[0];
+  }
+  return success();
+}
+
+// The helper's command line (climits_exec.c): the cgroup entry files, the identity, the umask,
+// the directory and file limit, the status fd 3 and, for a held start, the gate fd 4.
+std::vector<std::string> helper_arguments(const std::string& helper_path,
+                                          const config::Program& program,
+                                          const std::vector<std::string>& entry_files,
+                                          const std::optional<Identity>& identity,
+                                          rlim_t nofile_soft, Gate gate) {
+  std::vector<std::string> args{helper_path};
+  for (const auto& file : entry_files) args.insert(args.end(), {"--procs", file});
+  if (identity) {
+    auto identity_args = identity_arguments(*identity);
+    args.insert(args.end(), identity_args.begin(), identity_args.end());
+  }
+  if (program.umask) args.insert(args.end(), {"--umask", octal(*program.umask)});
+  args.insert(args.end(), {"--dir", program.directory, "--nofile", std::to_string(nofile_soft),
+                           "--status-fd", "3"});
+  if (gate == Gate::held) args.insert(args.end(), {"--gate", "4"});
+  args.push_back("--");
+  args.insert(args.end(), program.command.begin(), program.command.end());
+  return args;
+}
+
+// The manager's environment (without its own service variables) with the program's added.
+std::vector<std::string> child_environment(const std::vector<std::string>& base,
+                                           const std::map<std::string, std::string>& added) {
+  std::vector<std::string> env;
+  for (const auto& entry : base) {
+    std::string name = entry.substr(0, entry.find('='));
+    if (!added.count(name)) env.push_back(entry);
+  }
+  for (const auto& [name, value] : added) env.push_back(name + "=" + value);
+  return env;
+}
+
 }  // namespace
 
 Launcher::Launcher(uv_loop_t* loop, std::string helper_path, rlim_t nofile_soft)
@@ -164,81 +264,16 @@ Result<Launch> Launcher::launch(const config::Program& program,
   // 4 = the read end of the gate, for a gated launch.
   uv_stdio_container_t stdio[5];
   stdio[0].flags = UV_IGNORE;
-  int stdout_fd = -1;  // what a merged stderr shares
-  for (int stream = 1; stream <= 2; ++stream) {
-    const config::OutputSettings& out =
-        stream == 1 ? program.stdout_output : program.stderr_output;
-    switch (out.target) {
-      case config::OutputTarget::file: {
-        int write_end = -1;
-        auto pipe = make_output_pipe(loop_, write_end);
-        if (!pipe) return with_descriptor_hint(pipe.error());
-        (stream == 1 ? result.stdout_pipe : result.stderr_pipe) = *pipe;
-        guard.fds.push_back(write_end);
-        stdio[stream].flags = UV_INHERIT_FD;
-        stdio[stream].data.fd = write_end;
-        if (stream == 1) stdout_fd = write_end;
-        break;
-      }
-      case config::OutputTarget::inherit:
-        stdio[stream].flags = UV_INHERIT_FD;
-        stdio[stream].data.fd = stream;
-        if (stream == 1) stdout_fd = 1;
-        break;
-      case config::OutputTarget::discard:
-        stdio[stream].flags = UV_IGNORE;
-        break;
-      case config::OutputTarget::merge:
-        if (stdout_fd >= 0) {
-          stdio[stream].flags = UV_INHERIT_FD;
-          stdio[stream].data.fd = stdout_fd;
-        } else {
-          stdio[stream].flags = UV_IGNORE;  // stdout is discarded: so is stderr
-        }
-        break;
-    }
-  }
+  if (auto outputs = output_stdio(loop_, program, result, guard, stdio); !outputs)
+    return with_descriptor_hint(outputs.error());
   int status_pipe[2];
-  if (::pipe2(status_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
-    return with_descriptor_hint(
-        Error::from_errno(errno, "creating the status pipe for " + program.name));
-  guard.fds.push_back(status_pipe[1]);
-  stdio[3].flags = UV_INHERIT_FD;
-  stdio[3].data.fd = status_pipe[1];
   int gate_pipe[2] = {-1, -1};
-  if (gate == Gate::held) {
-    if (::pipe2(gate_pipe, O_CLOEXEC) != 0) {
-      int saved = errno;
-      ::close(status_pipe[0]);
-      return with_descriptor_hint(
-          Error::from_errno(saved, "creating the start gate for " + program.name));
-    }
-    guard.fds.push_back(gate_pipe[0]);
-    stdio[4].flags = UV_INHERIT_FD;
-    stdio[4].data.fd = gate_pipe[0];
-  }
+  if (auto pipes = helper_stdio(program.name, gate, guard, stdio, status_pipe, gate_pipe); !pipes)
+    return with_descriptor_hint(pipes.error());
 
-  std::vector<std::string> args{helper_path_};
-  for (const auto& file : entry_files) args.insert(args.end(), {"--procs", file});
-  if (*identity) {
-    auto identity_args = identity_arguments(**identity);
-    args.insert(args.end(), identity_args.begin(), identity_args.end());
-  }
-  if (program.umask) args.insert(args.end(), {"--umask", octal(*program.umask)});
-  args.insert(args.end(), {"--dir", program.directory, "--nofile", std::to_string(nofile_soft_),
-                           "--status-fd", "3"});
-  if (gate == Gate::held) args.insert(args.end(), {"--gate", "4"});
-  args.push_back("--");
-  args.insert(args.end(), program.command.begin(), program.command.end());
-
-  std::map<std::string, std::string> overrides(program.environment.begin(),
-                                               program.environment.end());
-  std::vector<std::string> env;
-  for (const auto& entry : base_environment_) {
-    std::string name = entry.substr(0, entry.find('='));
-    if (!overrides.count(name)) env.push_back(entry);
-  }
-  for (const auto& [name, value] : overrides) env.push_back(name + "=" + value);
+  std::vector<std::string> args =
+      helper_arguments(helper_path_, program, entry_files, *identity, nofile_soft_, gate);
+  std::vector<std::string> env = child_environment(base_environment_, program.environment);
 
   std::vector<char*> argv, envp;
   for (auto& arg : args) argv.push_back(arg.data());
