@@ -221,31 +221,31 @@ int run_version(const Options& options) {
   return kExitOk;
 }
 
-enum class Names { none, optional, required };
+using climits::control::Names;
 
+// A subcommand per command of the protocol; its name and whether it takes program names come
+// from the protocol's table (command_info).
 struct CtlCommand {
-  const char* name;
+  Command command;
   const char* help;
-  Names names;
   bool json_flag;
   bool timeout_option;
   int (*run)(const Options&);
 };
 
 constexpr CtlCommand kCommands[] = {
-    {"status", "Show the programs: a table, or JSON with --json", Names::optional, true, false,
-     run_status},
-    {"start", "Start programs (NAME... or all) and wait until they run", Names::required, false,
-     true, run_start},
-    {"stop", "Stop programs (NAME... or all) and wait until they are stopped", Names::required,
-     false, true, run_stop},
-    {"restart", "Restart programs (NAME... or all) and wait until they run again", Names::required,
-     false, true, run_restart},
-    {"reload",
+    {Command::status, "Show the programs: a table, or JSON with --json", true, false, run_status},
+    {Command::start, "Start programs (NAME... or all) and wait until they run", false, true,
+     run_start},
+    {Command::stop, "Stop programs (NAME... or all) and wait until they are stopped", false, true,
+     run_stop},
+    {Command::restart, "Restart programs (NAME... or all) and wait until they run again", false,
+     true, run_restart},
+    {Command::reload,
      "Re-read the configuration file and apply what changed (like SIGHUP); print "
      "the result or every configuration error",
-     Names::none, true, false, run_reload},
-    {"version", "Print the versions of climits-ctl and of the running manager", Names::none, false,
+     true, false, run_reload},
+    {Command::version, "Print the versions of climits-ctl and of the running manager", false,
      false, run_version},
 };
 
@@ -264,13 +264,14 @@ int main(int argc, char** argv) {
   cli.fallthrough();
   std::vector<std::pair<const CtlCommand*, CLI::App*>> subcommands;
   for (const auto& command : kCommands) {
-    CLI::App* sub = cli.add_subcommand(command.name, command.help);
-    if (command.names != Names::none) {
+    const auto& info = climits::control::command_info(command.command);
+    CLI::App* sub = cli.add_subcommand(info.name, command.help);
+    if (info.names != Names::none) {
       auto* names =
           sub->add_option("names", options.names,
-                          command.names == Names::required ? "Program names, or all"
-                                                           : "Program names (default: all)");
-      if (command.names == Names::required) names->required();
+                          info.names == Names::required ? "Program names, or all"
+                                                        : "Program names (default: all)");
+      if (info.names == Names::required) names->required();
     }
     if (command.json_flag)
       sub->add_flag("--json", options.json, "Print the manager's JSON reply");

@@ -36,18 +36,13 @@ std::string Handler::respond(std::string_view line, const Peer& peer) {
 }
 
 Json Handler::handle(const Request& request, const Peer& peer) {
-  struct Row {
-    Command command;
-    Method method;
-  };
-  static constexpr Row kRows[] = {
-      {Command::status, &Handler::status}, {Command::start, &Handler::start},
-      {Command::stop, &Handler::stop},     {Command::restart, &Handler::restart},
-      {Command::reload, &Handler::reload}, {Command::version, &Handler::version},
-  };
+  // One method per row of kCommands (protocol.h), in its order.
+  static constexpr Method kMethods[] = {&Handler::status,  &Handler::start,  &Handler::stop,
+                                        &Handler::restart, &Handler::reload, &Handler::version};
+  static_assert(std::size(kMethods) == std::size(kCommands));
   spdlog::debug("control: uid {} (pid {}): {}", peer.uid, peer.pid, command_name(request.command));
-  for (const auto& row : kRows)
-    if (row.command == request.command) return (this->*row.method)(request, peer);
+  for (std::size_t i = 0; i < std::size(kCommands); ++i)
+    if (kCommands[i].command == request.command) return (this->*kMethods[i])(request, peer);
   return error_response("unknown command");
 }
 

@@ -13,31 +13,19 @@ namespace climits::control {
 
 namespace {
 
-// What each command takes besides its name: the whole grammar of a request.
-enum class Names { optional, required, none };
-
-struct CommandRow {
-  Command command;
-  const char* name;
-  Names names;
-};
-
-constexpr CommandRow kCommands[] = {
-    {Command::status, "status", Names::optional}, {Command::start, "start", Names::required},
-    {Command::stop, "stop", Names::required},     {Command::restart, "restart", Names::required},
-    {Command::reload, "reload", Names::none},     {Command::version, "version", Names::none},
-};
-
-const CommandRow& row_of(Command command) {
-  for (const auto& row : kCommands)
-    if (row.command == command) return row;
-  return kCommands[0];
-}
-
-const CommandRow* find_command(const std::string& name) {
+const CommandInfo* find_command(const std::string& name) {
   for (const auto& row : kCommands)
     if (name == row.name) return &row;
   return nullptr;
+}
+
+// "status, start, stop, restart, reload or version"
+std::string command_list() {
+  std::string list;
+  for (std::size_t i = 0; i < std::size(kCommands); ++i)
+    list += (i == 0 ? "" : i + 1 == std::size(kCommands) ? " or " : ", ") +
+            std::string(kCommands[i].name);
+  return list;
 }
 
 // A client's text quoted in an error message, cut short so that a 64 KiB name does not come
@@ -54,8 +42,14 @@ Error request_error(std::string message) {
 
 }  // namespace
 
+const CommandInfo& command_info(Command command) {
+  for (const auto& row : kCommands)
+    if (row.command == command) return row;
+  return kCommands[0];
+}
+
 const char* command_name(Command command) {
-  return row_of(command).name;
+  return command_info(command).name;
 }
 
 bool Request::all() const {
@@ -92,13 +86,11 @@ Result<Request> parse_request(std::string_view line) {
   if (cmd == value.end())
     return request_error("the request has no \"cmd\" (e.g. {\"cmd\": \"status\"})");
   if (!cmd->is_string())
-    return request_error(
-        "\"cmd\" must be a string: status, start, stop, restart, reload or "
-        "version");
-  const CommandRow* row = find_command(cmd->get<std::string>());
+    return request_error("\"cmd\" must be a string: " + command_list());
+  const CommandInfo* row = find_command(cmd->get<std::string>());
   if (row == nullptr)
     return request_error("unknown command " + quoted(cmd->get<std::string>()) +
-                         " (use status, start, stop, restart, reload or version)");
+                         " (use " + command_list() + ")");
 
   Request request;
   request.command = row->command;

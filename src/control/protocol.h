@@ -1,7 +1,9 @@
 #pragma once
 // The control protocol's codec (docs/control-protocol.md): one JSON object per line each way.
 // Requests are parsed and validated here, and status, actions and errors are turned into
-// response objects here; nowhere else knows the field names. Pure: no sockets, no libuv.
+// response objects here: the manager's side knows the field names only here. The client's
+// side reads the fields it shows in table.cc (the status table) and ctl_main.cc (the replies
+// of the other commands). Pure: no sockets, no libuv.
 #include <chrono>
 #include <cstddef>
 #include <nlohmann/json.hpp>
@@ -26,6 +28,23 @@ inline constexpr std::size_t kMaxRequestBytes = 64 * 1024;
 enum class Command { status, start, stop, restart, reload, version };
 
 // "all" in `names` stands for every program.
+// What a command takes besides its name.
+enum class Names { none, optional, required };
+
+// The commands, in enum order: the one table of their names and grammar, used by the codec,
+// the handler and climits-ctl.
+struct CommandInfo {
+  Command command;
+  const char* name;
+  Names names;
+};
+inline constexpr CommandInfo kCommands[] = {
+    {Command::status, "status", Names::optional}, {Command::start, "start", Names::required},
+    {Command::stop, "stop", Names::required},     {Command::restart, "restart", Names::required},
+    {Command::reload, "reload", Names::none},     {Command::version, "version", Names::none},
+};
+const CommandInfo& command_info(Command command);
+
 inline constexpr const char* kAllPrograms = "all";
 
 struct Request {
@@ -35,7 +54,7 @@ struct Request {
   bool all() const;                // no names, or "all" among them
 };
 
-const char* command_name(Command command);
+const char* command_name(Command command);  // command_info(command).name
 
 // One request line (a trailing '\r' is allowed) → the request, or the message for an error
 // response: malformed JSON, not an object, unknown keys or commands, wrong types, names where
@@ -69,7 +88,8 @@ Json reload_response(const ReloadReply& reply);
 Json reload_refused(const std::string& summary, const std::vector<std::string>& errors);
 Json version_response(const std::string& version);  // {"ok": true, "version": …, "protocol": 1}
 
-// One program in a `status` response, with the field names and types of SPEC §2.
+// One program in a `status` response, with the field names and types of
+// docs/control-protocol.md (status).
 Json status_json(const supervisor::ProgramStatus& status);
 Json status_response(const std::vector<supervisor::ProgramStatus>& programs);
 

@@ -1,5 +1,6 @@
 #pragma once
-// The restart rules, in one place (SPEC §6), pure and clock-free (times are passed in):
+// The restart rules, in one place (docs/supervision.md, Restart rules), pure and clock-free
+// (times are passed in):
 //   policy  always: any exit; on-failure: non-zero code, a signal, an OOM kill or a spawn
 //           error; on-oom: only OOM kills; never: none. A stop request is never restarted.
 //   backoff the n-th consecutive restart waits min(max, initial × factor^(n-1)), spread by

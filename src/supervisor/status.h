@@ -1,6 +1,7 @@
 #pragma once
-// A snapshot of one program, as `climits-ctl status` shows it (SPEC §2). Filled in one place
-// (ProgramRunner::status) and turned into JSON or a table in one place each.
+// A snapshot of one program, as `climits-ctl status` shows it (docs/control-protocol.md,
+// status). Filled in one place (ProgramRunner::status) and turned into JSON or a table in one
+// place each.
 #include <sys/types.h>
 
 #include <cstdint>

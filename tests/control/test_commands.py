@@ -1,7 +1,7 @@
 """Every command end to end through climits-ctl (and the raw protocol): status as a table and
-as JSON with the SPEC's field names and types; start, stop and restart by name and `all`,
-waiting for the state and reporting failures with the last exit; unknown names refused with
-nothing done; reload with its summary or every configuration error; version; and a socket
+as JSON with the field names and types of docs/control-protocol.md; start, stop and restart
+by name and `all`, waiting for the state and reporting failures with the last exit; unknown
+names refused with nothing done; reload with its summary or every configuration error; version; and a socket
 nobody listens on."""
 
 import datetime

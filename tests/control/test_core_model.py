@@ -1,4 +1,4 @@
-"""The supervisor core's model (SPEC §11) seen from climits-ctl, on a cgroup v1 host:
+"""The supervisor core's model (docs/supervision.md, The model) seen from climits-ctl, on a cgroup v1 host:
 
 - a limit the kernel refuses stays *pending*: `status --json` shows `limits_pending`, every
   later reload reports it as failed, and it is retried (and lands) at the program's next start;
@@ -71,8 +71,8 @@ class CoreModelTest(harness.ControlTest):
     def pending(self, program):
         """A program's `limits_pending`, which status --json must always carry."""
         self.assertIn("limits_pending", program,
-                      "status --json has no \"limits_pending\" for %s (SPEC §11: null when "
-                      "everything is applied): %s" % (program["name"], program))
+                      "status --json has no \"limits_pending\" for %s (docs/control-protocol.md: "
+                      "null when everything is applied): %s" % (program["name"], program))
         return program["limits_pending"]
 
     def reload_json(self):

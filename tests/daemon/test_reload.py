@@ -1,4 +1,4 @@
-"""Reload through SIGHUP on the real daemon (SPEC §7), 24 programs:
+"""Reload through SIGHUP on the real daemon (docs/reload.md), 24 programs:
 
 - unchanged programs keep their PIDs; a limit-only change is visible in the cgroup file with
   the same PID; a command change gives a new PID; added and removed programs;

@@ -1,4 +1,4 @@
-// Reload in-process: only what changed is touched (SPEC §7).
+// Reload in-process: only what changed is touched (docs/reload.md).
 #include <unistd.h>
 
 #include <map>

@@ -1,5 +1,5 @@
 // The control protocol's pure parts: request parsing and validation, responses and the status
-// JSON (SPEC §2 field names and types), the access decision, and climits-ctl's table.
+// JSON (the field names and types of docs/control-protocol.md), the access decision, and climits-ctl's table.
 #include <doctest/doctest.h>
 
 #include <csignal>
@@ -125,7 +125,7 @@ TEST_CASE("requests as clients send them") {
   }
 }
 
-TEST_CASE("status JSON: SPEC field names and types, in order") {
+TEST_CASE("status JSON: the documented field names and types, in order") {
   ProgramStatus status = running_status();
   status.last_exit = ExitInfo{ExitKind::oom_killed, 0, SIGKILL, "", at_epoch_ms(1714566896789)};
   Json program = status_json(status);
