@@ -141,11 +141,7 @@ struct Daemon {
     notifier.send("RELOADING=1\nSTATUS=reloading " + config_path);
     auto result = manager->reload(*loaded.config);
     notifier.send("READY=1\nSTATUS=" + manager->summary());
-    control::ReloadReply reply{result.summary(), result.restarted, result.updated,
-                               result.added,     result.removed,   {},
-                               result.unchanged};
-    for (const auto& failure : result.failed) reply.failed.push_back({failure.name, failure.error});
-    return control::reload_response(reply);
+    return control::reload_response(result);
   }
 
   void on_signal(int signal) {
@@ -193,11 +189,11 @@ struct Host {
   control::Listener listener;
   bool cgroup_v1;
   FileLimit file_limit;
-std::optional<Host> prepare_host(const config::Config& config) {
   std::unique_ptr<cgroup::Backend> backend;
   std::string helper;
 };
 
+std::optional<Host> prepare_host(const config::Config& config) {
   // The control socket before any cgroup: a second manager on the same socket stops here,
   // before it could take the running one's programs for leftovers and clear them.
   auto access = control::make_access_rule(config.manager.control_group);
@@ -259,13 +255,13 @@ int start_programs(Daemon& daemon, config::Config config, Host& host) {
       [&daemon](const supervisor::ProgramRunner&, supervisor::State, supervisor::State) {
         daemon.schedule_status();
       });
-// Once the loop has ended: closes the socket, the manager and the loop, and removes a cgroup
-// root the manager made when nothing was left behind.
-int shut_down(Daemon& daemon, cgroup::Backend& backend, int exit_code) {
   daemon.notifier.send("READY=1\nSTATUS=" + daemon.manager->summary());
   return kExitOk;
 }
 
+// Once the loop has ended: closes the socket, the manager and the loop, and removes a cgroup
+// root the manager made when nothing was left behind.
+int shut_down(Daemon& daemon, cgroup::Backend& backend, int exit_code) {
   // No signal is handled from here on, and closing the signal handles gives SIGHUP and
   // SIGUSR1 their default action back (terminate): one arriving now (a logrotate, a reload
   // sent together with the stop) must not turn a clean shutdown into a death by signal.
@@ -293,6 +289,10 @@ int shut_down(Daemon& daemon, cgroup::Backend& backend, int exit_code) {
   uv_close(reinterpret_cast<uv_handle_t*>(&daemon.status_timer), nullptr);
   uv_run(&daemon.loop, UV_RUN_DEFAULT);  // let the close callbacks free their handles
   if (uv_loop_close(&daemon.loop) != 0) spdlog::debug("loop closed with handles still open");
+  if (exit_code == kExitOk) spdlog::info("clean shutdown");
+  return exit_code;
+}
+
 }  // namespace
 
 // Counted from the code; keep in step with it.
@@ -366,10 +366,6 @@ int run_daemon(const DaemonOptions& options) {
   int exit_code = start_programs(daemon, std::move(*loaded.config), *host);
   uv_run(&daemon.loop, UV_RUN_DEFAULT);
   return shut_down(daemon, *host->backend, exit_code);
-}
-
-  if (exit_code == kExitOk) spdlog::info("clean shutdown");
-  return exit_code;
 }
 
 }  // namespace climits::app

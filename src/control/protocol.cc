@@ -133,17 +133,17 @@ Json error_response(const std::string& message) {
   return Json{{"ok", false}, {"error", message}};
 }
 
-Json reload_response(const ReloadReply& reply) {
+Json reload_response(const supervisor::ReloadResult& reply) {
   Json failed = Json::array();
   for (const auto& failure : reply.failed)
     failed.push_back(Json{{"name", failure.name}, {"error", failure.error}});
-  bool ok = reply.failed.empty();
-  Json response{{"ok", ok}};
-  if (!ok)
+  std::string summary = reply.summary();
+  Json response{{"ok", reply.ok()}};
+  if (!reply.ok())
     response["error"] = std::to_string(reply.failed.size()) +
                         (reply.failed.size() == 1 ? " program" : " programs") +
-                        " could not be changed as the file asks: " + reply.summary;
-  response["summary"] = reply.summary;
+                        " could not be changed as the file asks: " + summary;
+  response["summary"] = summary;
   response["restarted"] = reply.restarted;
   response["updated"] = reply.updated;
   response["added"] = reply.added;

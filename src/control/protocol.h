@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "supervisor/reload_result.h"
 #include "supervisor/status.h"
 #include "util/result.h"
 
@@ -27,7 +28,6 @@ inline constexpr std::size_t kMaxRequestBytes = 64 * 1024;
 
 enum class Command { status, start, stop, restart, reload, version };
 
-// "all" in `names` stands for every program.
 // What a command takes besides its name.
 enum class Names { none, optional, required };
 
@@ -45,6 +45,7 @@ inline constexpr CommandInfo kCommands[] = {
 };
 const CommandInfo& command_info(Command command);
 
+// "all" in `names` stands for every program.
 inline constexpr const char* kAllPrograms = "all";
 
 struct Request {
@@ -67,22 +68,10 @@ Json make_request(Command command, const std::vector<std::string>& names = {});
 // Responses.
 Json ok_response();                               // {"ok": true}
 Json error_response(const std::string& message);  // {"ok": false, "error": message}
-// What a reload did to each program (docs/reload.md): every program is named in exactly one
-// group, or counted in `unchanged`.
-struct ReloadReply {
-  std::string summary;  // "0 added, 0 removed, 1 restarted, 2 updated live, 997 unchanged"
-  std::vector<std::string> restarted, updated, added, removed;
-  struct Failure {
-    std::string name;
-    std::string error;
-  };
-  std::vector<Failure> failed;
-  std::size_t unchanged = 0;
-};
 // {"ok": …, "summary": …, "restarted": [...], "updated": [...], "added": [...],
 //  "removed": [...], "failed": [{"name": …, "error": …}], "unchanged": N}; with anything in
 // `failed`, "ok" is false and "error" says how many failed.
-Json reload_response(const ReloadReply& reply);
+Json reload_response(const supervisor::ReloadResult& result);
 // A reload that changed nothing (an invalid file, too few descriptors, a shutdown under way):
 // {"ok": false, "error": summary, "errors": [...]}.
 Json reload_refused(const std::string& summary, const std::vector<std::string>& errors);

@@ -221,15 +221,6 @@ void Manager::removed_at_shutdown(const std::string& name, const Result<void>& r
   done();
 }
 
-std::string ReloadResult::summary() const {
-  std::string text = std::to_string(added.size()) + " added, " + std::to_string(removed.size()) +
-                     " removed, " + std::to_string(restarted.size()) + " restarted, " +
-                     std::to_string(updated.size()) + " updated live, " +
-                     std::to_string(unchanged) + " unchanged";
-  if (!failed.empty()) text += ", " + std::to_string(failed.size()) + " failed";
-  return text;
-}
-
 std::vector<ProgramStatus> Manager::status() const {
   std::vector<ProgramStatus> all;
   all.reserve(runners_.size());

@@ -15,25 +15,11 @@
 #include "supervisor/launcher.h"
 #include "supervisor/program_runner.h"
 #include "supervisor/reload_plan.h"
+#include "supervisor/reload_result.h"
 #include "supervisor/status.h"
 #include "util/uv_handle.h"
 
 namespace climits::supervisor {
-
-// What a reload did, program by program: each program of either configuration is in exactly
-// one group (or counted as unchanged).
-struct ReloadResult {
-  std::vector<std::string> added, removed, restarted, updated;
-  struct Failure {
-    std::string name;
-    std::string error;
-  };
-  std::vector<Failure> failed;
-  std::size_t unchanged = 0;
-  bool ok() const { return failed.empty(); }
-  // "2 added, 1 removed, 3 restarted, 4 updated live, 990 unchanged" (", 1 failed")
-  std::string summary() const;
-};
 
 class Manager {
  public:

@@ -71,7 +71,8 @@ std::vector<ProgramChange> plan_reload(const config::Config& running,
   std::vector<ProgramChange> changes;
   changes.reserve(next.programs.size());
   for (const auto& program : next.programs) {
-    ProgramChange change{program.name};
+    ProgramChange change;
+    change.name = program.name;
     auto found = before.find(program.name);
     if (found == before.end())
       change.added = true;
@@ -81,7 +82,8 @@ std::vector<ProgramChange> plan_reload(const config::Config& running,
   }
   for (const auto& program : running.programs) {
     if (!after.count(program.name)) {
-      ProgramChange change{program.name};
+      ProgramChange change;
+      change.name = program.name;
       change.removed = true;
       changes.push_back(std::move(change));
     }

@@ -198,18 +198,18 @@ TEST_CASE("responses") {
   CHECK(to_line(ok_response()) == R"({"ok":true})");
   CHECK(to_line(error_response("no")) == R"({"ok":false,"error":"no"})");
   CHECK(to_line(version_response("1.2.3")) == R"({"ok":true,"version":"1.2.3","protocol":1})");
-  ReloadReply applied;
-  applied.summary = "1 added";
+  climits::supervisor::ReloadResult applied;
   applied.added = {"new"};
   applied.unchanged = 2;
   CHECK(to_line(reload_response(applied)) ==
-        R"({"ok":true,"summary":"1 added","restarted":[],"updated":[],"added":["new"],)"
-        R"("removed":[],"failed":[],"unchanged":2})");
-  ReloadReply refused = applied;
+        R"({"ok":true,"summary":"1 added, 0 removed, 0 restarted, 0 updated live, 2 unchanged",)"
+        R"("restarted":[],"updated":[],"added":["new"],"removed":[],"failed":[],"unchanged":2})");
+  climits::supervisor::ReloadResult refused = applied;
   refused.failed.push_back({"db", "limits not applied"});
   Json failed = reload_response(refused);
   CHECK(failed["ok"] == false);
-  CHECK(failed["error"] == "1 program could not be changed as the file asks: 1 added");
+  CHECK(failed["error"] == "1 program could not be changed as the file asks: 1 added, 0 removed, "
+                           "0 restarted, 0 updated live, 2 unchanged, 1 failed");
   CHECK(failed["failed"][0]["name"] == "db");
   CHECK(failed["failed"][0]["error"] == "limits not applied");
   CHECK(to_line(reload_refused("configuration not valid (2 errors)", {"a:1:2: x", "b"})) ==
