@@ -124,7 +124,9 @@ Reconfigured ProgramRunner::reconfigure(const config::Program& desired, Parts ch
     if (stderr_log_)
       stderr_log_->set_rotation(desired_.stderr_output.max_size, desired_.stderr_output.keep);
   }
-  if (changed.need_restart() && has_process(state_)) {
+  // Only a program that runs is restarted: one being stopped, or whose exit the rules are
+  // judging, takes the new settings at its next start, if one comes (docs/reload.md).
+  if (changed.need_restart() && (state_ == State::starting || state_ == State::running)) {
     // The limits are written at the new start, once the old run is gone.
     restart("configuration changed");
     return {Reconfigured::restarted, {}};
@@ -228,12 +230,15 @@ void ProgramRunner::perform(Action action, const std::string& cause) {
       spawn(cause);
       break;
     case Action::send_stop_signal:
+      // A replacement staged at an OOM kill is for a restart of that kill, not for this.
+      cancel_staged();
       if (pid_ > 0) {
         if (auto sent = context_.launcher.send_signal(pid_, desired_.stop.signal); !sent)
           spdlog::warn("{}: {}", desired_.name, sent.error().message);
       }
       break;
     case Action::kill_cgroup:
+      cancel_staged();
       // One pass: the main process's exit follows, and the emptying after it catches the rest.
       if (auto killed = context_.backend.kill_pass(desired_.name, 0); !killed)
         spdlog::error("{}: killing its cgroup: {}", desired_.name, killed.error().message);
@@ -344,39 +349,42 @@ void ProgramRunner::end_run(const std::string& cause) {
     case RestartTracker::Decision::restart: {
       // A staged replacement is the next run only when it starts at once.
       if (decision.delay.count() != 0) cancel_staged();
-      empty_then(staged_pid_, Event::emptied_restart,
-                 cause + "; restarting in " + seconds_text(decision.delay) + " (attempt " +
+      empty_then(staged_pid_, Event::emptied_restart, cause,
+                 "; restarting in " + seconds_text(decision.delay) + " (attempt " +
                      std::to_string(decision.attempt) + ")");
       break;
     }
     case RestartTracker::Decision::stay_down:
       cancel_staged();
-      empty_then(0, Event::emptied_done,
-                 cause + "; the restart policy (" + restart_policy_name(desired_.restart.policy) +
+      empty_then(0, Event::emptied_done, cause,
+                 std::string("; the restart policy (") + restart_policy_name(desired_.restart.policy) +
                      ") leaves it down");
       break;
     case RestartTracker::Decision::give_up:
       cancel_staged();
-      empty_then(0, Event::emptied_give_up,
-                 cause + "; more than " + std::to_string(desired_.restart.limit.burst) +
+      empty_then(0, Event::emptied_give_up, cause,
+                 "; more than " + std::to_string(desired_.restart.limit.burst) +
                      " restarts within " + seconds_text(desired_.restart.limit.interval) +
                      ": giving up until an operator starts it");
       break;
   }
 }
 
-void ProgramRunner::empty_then(pid_t spare, Event verdict, const std::string& cause) {
+// `verdict_text` tells what the rules decided; it is said only if the verdict still stands
+// when the cgroup is empty (an operator's stop meanwhile makes it moot).
+void ProgramRunner::empty_then(pid_t spare, Event verdict, const std::string& cause,
+                               const std::string& verdict_text) {
+  auto then = [this, verdict, cause, verdict_text] {
+    post(verdict, state_ == State::ending ? cause + verdict_text : cause);
+  };
   // A run that never started a process (the launch itself failed) left nothing behind: the
   // cgroup was emptied when the run before it ended. Going straight on matters when the
   // launch failed for want of descriptors, which reading cgroup.procs would need too.
-  if (last_pid_ == 0 && staged_pid_ == 0) {
-    post(verdict, cause);
-    return;
-  }
-  emptier_.empty(spare, [this, verdict, cause](Result<void> emptied) {
+  if (last_pid_ == 0 && staged_pid_ == 0) return then();
+  emptier_.empty(spare, [this, then](Result<void> emptied) {
     if (!emptied)
       spdlog::error("{}: emptying its cgroup: {}", desired_.name, emptied.error().message);
-    post(verdict, cause);
+    then();
   });
 }
 

@@ -105,7 +105,8 @@ class ProgramRunner {
   void process_exited(int pid, std::int64_t exit_status, int term_signal);
   void on_exit(std::int64_t exit_status, int term_signal);
   void end_run(const std::string& cause);
-  void empty_then(pid_t spare, Event verdict, const std::string& cause);
+  void empty_then(pid_t spare, Event verdict, const std::string& cause,
+                  const std::string& verdict_text = "");
   void on_oom(std::uint64_t added);
   void stage_replacement();
   void adopt_staged();

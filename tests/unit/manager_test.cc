@@ -201,10 +201,8 @@ TEST_CASE("a second shutdown request kills what is still stopping: done once, no
 
 // docs/reload.md: "A reload never starts a program that is not running". A program an operator
 // is stopping, or whose exit the restart rules left down (still emptying its cgroup), is on its
-// way to stopped/exited. Skipped: both fail on the current ProgramRunner::reconfigure (its
-// has_process(state_) includes stopping and ending; see the report); run with --no-skip.
-TEST_CASE("a reload that changes how a program runs does not start one being stopped" *
-          doctest::skip()) {
+// way to stopped/exited.
+TEST_CASE("a reload that changes how a program runs does not start one being stopped") {
   World w;
   w.launcher.set_behaviour("app", Behaviour::ignoring_term());
   w.start(program_yaml("app", "    stop: {timeout: 10m}\n    environment: {X: \"1\"}\n"));
@@ -222,8 +220,7 @@ TEST_CASE("a reload that changes how a program runs does not start one being sto
   CHECK(w.launcher.launches.size() == 1);
 }
 
-TEST_CASE("a reload that changes how a program runs does not start one its policy left down" *
-          doctest::skip()) {
+TEST_CASE("a reload that changes how a program runs does not start one its policy left down") {
   World w;
   w.start(program_yaml("app", "    restart: {policy: never}\n    environment: {X: \"1\"}\n"));
   REQUIRE(w.wait_for("app", State::running));

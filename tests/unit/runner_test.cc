@@ -384,10 +384,8 @@ TEST_CASE("the replacement staged at an OOM kill") {
 // The real kernel takes a dead process off cgroup.procs at once; libuv reports its exit when
 // it reads its SIGCHLD, which can be after the emptier has seen the cgroup empty (timers run
 // before I/O in a loop iteration). A replacement staged at an OOM kill and then killed by the
-// emptying of a restart must not be taken for the next run. Skipped: it fails on the current
-// src/supervisor/program_runner.cc (see the report); run it with --no-skip.
-TEST_CASE("a restart while staged starts a fresh run when the helper's exit is reported late" *
-          doctest::skip()) {
+// emptying of a restart must not be taken for the next run.
+TEST_CASE("a restart while staged starts a fresh run when the helper's exit is reported late") {
   World w;
   w.start(program_yaml("app", restart_yaml("on-oom", "0", 100)));
   REQUIRE(w.wait_for("app", State::running));
