@@ -10,9 +10,9 @@ namespace climits::supervisor {
 OutputDrains::~OutputDrains() { close_all(); }
 
 void OutputDrains::drain(uv_pipe_t* pipe, std::shared_ptr<LogFile> file) {
-  auto* drain = new Drain{pipe, std::move(file), this};
-  pipe->data = drain;
-  open_.insert(drain);
+  auto it = open_.insert(open_.end(), Drain{pipe, std::move(file), this, {}});
+  it->self = it;
+  pipe->data = &*it;
   uv_read_start(reinterpret_cast<uv_stream_t*>(pipe), &OutputDrains::allocate,
                 &OutputDrains::on_read);
 }
@@ -35,16 +35,15 @@ void OutputDrains::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* b
 }
 
 void OutputDrains::close(Drain* drain) {
-  open_.erase(drain);
   uv_read_stop(reinterpret_cast<uv_stream_t*>(drain->pipe));
   close_and_delete(drain->pipe);
-  delete drain;
+  open_.erase(drain->self);
 }
 
 std::size_t OutputDrains::close_all() {
   std::size_t closed = 0;
   while (!open_.empty()) {
-    Drain* drain = *open_.begin();
+    Drain* drain = &open_.front();
     LogFile& file = *drain->file;
     // What the loop has not read yet, usually up to the end of file of a program that just
     // stopped; bounded, in case a writer floods.

@@ -8,7 +8,7 @@
 #include <array>
 #include <cstddef>
 #include <memory>
-#include <unordered_set>
+#include <list>
 
 #include "supervisor/output_log.h"
 
@@ -36,13 +36,14 @@ class OutputDrains {
     uv_pipe_t* pipe;
     std::shared_ptr<LogFile> file;
     OutputDrains* owner;
+    std::list<Drain>::iterator self;  // its place in open_, for removal in O(1)
   };
   static void allocate(uv_handle_t* handle, std::size_t, uv_buf_t* buf) noexcept;
   static void on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) noexcept;
   void close(Drain* drain);
 
   std::array<char, 64 * 1024> buffer_;
-  std::unordered_set<Drain*> open_;
+  std::list<Drain> open_;  // in the order they were opened, which close_all() keeps
 };
 
 }  // namespace climits::supervisor
