@@ -125,7 +125,6 @@ TEST_CASE("the status source: state, pid, uptime, memory, limit, cgroup") {
   REQUIRE(status.pid.has_value());
   CHECK(*h.backend().processes("holder") == std::vector<pid_t>{*status.pid});
   CHECK(status.uptime_seconds >= 0.3);
-  CHECK(status.uptime_seconds < 10);
   CHECK(status.memory_bytes >= 8u << 20);
   REQUIRE(status.memory_peak_bytes.has_value());
   CHECK(*status.memory_peak_bytes >= status.memory_bytes);
@@ -153,23 +152,29 @@ TEST_CASE("backoff grows 1x, 2x, 4x up to the cap, measured between exit and res
   for (int i = 0; i < 5; ++i) {
     auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(starts[i + 1] - backoffs[i]);
     CAPTURE(i);
+    // Never early. How late a timer fires depends on the machine's load, not on the
+    // manager: the exact delays are restart_test.cc's (backoff_delay) and the log line's
+    // "restarting in" (tests/daemon/test_backoff.py); here only a lost timer would fail.
     CHECK(waited.count() >= expected_ms[i] - 5);
-    CHECK(waited.count() <= expected_ms[i] + 60);
+    CHECK(waited.count() <= expected_ms[i] + 5000);
   }
 }
 
 TEST_CASE("a run longer than reset_after starts the backoff over") {
   SupervisorHarness h;
-  // Runs 300 ms, then fails; reset_after is 200 ms: every restart is the first again.
+  // Runs 300 ms, then fails; reset_after is 200 ms: every restart is the first again, 400 ms
+  // (without the reset: 800 ms, then 1.6 s).
   h.start(program("steady", "[\"sh\", \"-c\", \"sleep 0.3; exit 1\"]",
-                  "    restart: {policy: always, backoff: {initial: 50ms, max: 5s, jitter: 0}, "
+                  "    restart: {policy: always, backoff: {initial: 400ms, max: 5s, jitter: 0}, "
                   "reset_after: 200ms, limit: {burst: 50, interval: 60s}}\n"));
   REQUIRE(h.run_until([&] { return h.entries("steady", State::starting).size() >= 4; }, 10s));
   auto backoffs = h.entries("steady", State::backoff);
   auto starts = h.entries("steady", State::starting);
   for (int i = 0; i < 3; ++i) {
     auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(starts[i + 1] - backoffs[i]);
-    CHECK(waited.count() < 50 + 60);  // 50 ms each time, never 100, 200, …
+    // 400 ms each time, never 800: the margin is the 400 ms between the two.
+    CHECK(waited.count() >= 395);
+    CHECK(waited.count() < 800);
   }
 }
 
@@ -198,13 +203,13 @@ TEST_CASE("stop: the stop signal first, the cgroup killed after the timeout") {
   auto asked = std::chrono::steady_clock::now();
   h.runner("polite").stop("test");
   h.runner("stubborn").stop("test");
-  REQUIRE(h.wait_for_state("polite", State::stopped, 5s));
-  auto polite_took = h.entries("polite", State::stopped).back() - asked;
-  CHECK(polite_took < 250ms);
-  REQUIRE(h.wait_for_state("stubborn", State::stopped, 5s));
+  REQUIRE(h.wait_for_state("polite", State::stopped, 20s));
+  // It ended on the stop signal (its trap exits 0), not by the kill after the timeout.
+  CHECK(h.runner("polite").status().last_exit->kind == supervisor::ExitKind::exited);
+  CHECK(h.runner("polite").status().last_exit->code == 0);
+  REQUIRE(h.wait_for_state("stubborn", State::stopped, 20s));
   auto stubborn_took = h.entries("stubborn", State::stopped).back() - asked;
-  CHECK(stubborn_took >= 300ms);
-  CHECK(stubborn_took < 1500ms);
+  CHECK(stubborn_took >= 300ms);  // never killed before its stop timeout
   CHECK(h.runner("stubborn").status().last_exit->signal == SIGKILL);
   CHECK(h.backend().processes("stubborn")->empty());
 }
