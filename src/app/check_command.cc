@@ -3,9 +3,11 @@
 #include <sys/resource.h>
 
 #include "app/daemon.h"
+#include "cgroup/backend.h"
 #include "cgroup/layout.h"
 #include "cgroup/placement.h"
 #include "config/loader.h"
+#include "supervisor/reload_plan.h"
 
 namespace climits::app {
 
@@ -23,17 +25,15 @@ cgroup::Version report_cgroups(const config::Config& config, std::ostream& out,
   }
   out << "cgroups: " << layout->describe() << '\n';
   auto placement = cgroup::inspect_placement(*layout, config.manager.cgroup_root);
-  out << "cgroups: programs would run in " << placement.root << "/program-<name>"
-      << (placement.writable ? " (writable)" : "") << '\n';
+  out << "cgroups: programs would run in " << placement.root << '/'
+      << cgroup::cgroup_dir_name("<name>") << (placement.writable ? " (writable)" : "") << '\n';
   if (!placement.writable) err << "warning: cgroups: " << placement.problem << '\n';
   for (const auto& program : config.programs) {
-    const auto& memory = program.memory;
-    if (layout->version == cgroup::Version::v2 && memory.swappiness)
-      err << "warning: programs." << program.name
-          << ".memory.swappiness: cgroup v1 only; ignored on this host (cgroup v2)\n";
-    if (layout->version == cgroup::Version::v1 && memory.oom_group)
-      err << "warning: programs." << program.name
-          << ".memory.oom_group: cgroup v2 only; ignored on this host (cgroup v1)\n";
+    const auto memory = supervisor::desired_limits(program).memory;
+    for (const auto& ignored : cgroup::settings_ignored_on(layout->version, memory))
+      err << "warning: programs." << program.name << '.' << ignored.key << ": cgroup "
+          << cgroup::version_name(ignored.only_on) << " only; ignored on this host (cgroup "
+          << cgroup::version_name(layout->version) << ")\n";
   }
   return layout->version;
 }

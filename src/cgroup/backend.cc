@@ -55,4 +55,16 @@ Result<std::vector<std::string>> program_names_in(const std::string& root) {
 
 std::string cgroup_dir_name(const std::string& program) { return kProgramPrefix + program; }
 
+std::vector<IgnoredSetting> settings_ignored_on(Version version, const MemoryLimits& memory) {
+  std::vector<IgnoredSetting> ignored;
+  if (version == Version::v2 && memory.swappiness)
+    ignored.push_back({"memory.swappiness", Version::v1,
+                       "memory.swappiness is cgroup v1 only; cgroup v2 has no per-cgroup "
+                       "swappiness, ignored"});
+  if (version == Version::v1 && memory.oom_group)
+    ignored.push_back({"memory.oom_group", Version::v2,
+                       "memory.oom_group is cgroup v2 only; ignored on cgroup v1"});
+  return ignored;
+}
+
 }  // namespace climits::cgroup

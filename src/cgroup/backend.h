@@ -99,6 +99,15 @@ class Backend {
   std::vector<std::vector<std::string>> created_roots_;
 };
 
+// A setting the given cgroup version does not have: apply() ignores it with `warning`, and
+// --check names `key` and the version that has it before anything runs.
+struct IgnoredSetting {
+  const char* key;      // the configuration key: "memory.swappiness"
+  Version only_on;      // the version that has it
+  const char* warning;  // the backend's words
+};
+std::vector<IgnoredSetting> settings_ignored_on(Version version, const MemoryLimits& memory);
+
 // Names of the programs whose cgroups (program-<name>) are in `root`.
 Result<std::vector<std::string>> program_names_in(const std::string& root);
 

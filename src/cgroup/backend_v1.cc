@@ -82,8 +82,8 @@ class BackendV1 final : public Backend {
       if (auto written = write_file(dir + "/memory.swappiness", swappiness); !written)
         return written.error();
     }
-    if (memory.oom_group)
-      warnings.push_back("memory.oom_group is cgroup v2 only; ignored on cgroup v1");
+    for (const auto& ignored : settings_ignored_on(Version::v1, memory))
+      warnings.push_back(ignored.warning);
     if (pids_root_) {
       if (!fresh || limits.pids_max) {
         std::string value = limits.pids_max ? std::to_string(*limits.pids_max) : "max";

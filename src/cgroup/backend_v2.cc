@@ -61,9 +61,8 @@ class BackendV2 final : public Backend {
             "accounting off; boot with swapaccount=1)");
       }
     }
-    if (memory.swappiness)
-      warnings.push_back("memory.swappiness is cgroup v1 only; cgroup v2 has no per-cgroup "
-                         "swappiness, ignored");
+    for (const auto& ignored : settings_ignored_on(Version::v2, memory))
+      warnings.push_back(ignored.warning);
     if (any || memory.oom_group) {
       if (files::exists(dir + "/memory.oom.group")) {
         if (auto w = write_file(dir + "/memory.oom.group", memory.oom_group ? "1" : "0"); !w)
