@@ -223,7 +223,9 @@ std::optional<Host> prepare_host(const config::Config& config) {
                   too_many_descriptors(config.programs.size(), needed, file_limit.soft));
     return std::nullopt;
   }
-  auto backend = cgroup::open_backend(*layout, config.manager.cgroup_root);
+  cgroup::PlacementNotes notes;
+  auto backend = cgroup::open_backend(*layout, config.manager.cgroup_root, &notes);
+  for (const auto& note : notes) spdlog::info("{}", note);
   if (!backend) {
     spdlog::error("cgroups: {}", backend.error().message);
     return std::nullopt;

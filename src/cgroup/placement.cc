@@ -4,8 +4,6 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-#include <spdlog/spdlog.h>
-
 #include <filesystem>
 #include <iterator>
 #include <vector>
@@ -61,14 +59,15 @@ bool lists_controller(const std::string& dir, std::string_view controller) {
 // The no-internal-processes rule: a v2 cgroup that hands controllers to children may not
 // hold processes itself. Move everything in it (the manager, and a wrapper shell if any)
 // into the supervisor leaf.
-Result<void> move_into_supervisor_leaf(const std::string& root) {
+Result<void> move_into_supervisor_leaf(const std::string& root, PlacementNotes* notes) {
   const std::string leaf = root + "/" + kSupervisorLeaf;
   if (auto made = files::make_dir(leaf); !made) return not_writable(made.error(), root);
   auto pids = files::read_pids(root + "/cgroup.procs");
   if (!pids) return pids.error();
   for (pid_t pid : *pids) {
-    if (pid != ::getpid())
-      spdlog::info("moving process {} (not the manager) from {} into {}", pid, root, leaf);
+    if (pid != ::getpid() && notes)
+      notes->push_back("moving process " + std::to_string(pid) + " (not the manager) from " + root +
+                       " into " + leaf);
     auto moved = write_file(leaf + "/cgroup.procs", std::to_string(pid));
     if (!moved && moved.error().code != ESRCH)
       return Error{moved.error().code, "moving process " + std::to_string(pid) + " into " + leaf +
@@ -165,8 +164,8 @@ std::string v2_root(const Layout& layout, const std::string& cgroup_root) {
   return root;
 }
 
-Result<std::unique_ptr<Backend>> open_backend(const Layout& layout,
-                                              const std::string& cgroup_root) {
+Result<std::unique_ptr<Backend>> open_backend(const Layout& layout, const std::string& cgroup_root,
+                                              PlacementNotes* notes) {
   if (layout.version == Version::v2) {
     std::string root = v2_root(layout, cgroup_root);
     std::vector<std::string> made;
@@ -176,7 +175,7 @@ Result<std::unique_ptr<Backend>> open_backend(const Layout& layout,
     // namespace root looks like "/" but is an ordinary cgroup: cgroup.type tells them apart.
     std::string own = layout.memory.own_dir();
     if (own == root && !is_hierarchy_root(root)) {
-      if (auto moved = move_into_supervisor_leaf(root); !moved) return moved.error();
+      if (auto moved = move_into_supervisor_leaf(root, notes); !moved) return moved.error();
     }
     if (auto enabled = enable_controllers(root); !enabled)
       return enabled.error().code == EBUSY || enabled.error().code == ENOENT

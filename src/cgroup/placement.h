@@ -8,6 +8,7 @@
 //             taken inside each hierarchy. Created if missing.
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "cgroup/backend.h"
 #include "cgroup/layout.h"
@@ -15,9 +16,15 @@
 
 namespace climits::cgroup {
 
+// What preparing the root did that an operator should hear of, one log line each, in order
+// ("moving process 12 (not the manager) from ROOT into ROOT/supervisor"); the caller logs them.
+using PlacementNotes = std::vector<std::string>;
+
 // Prepares the root and returns the backend for it. Errors say why and what to do; the
-// daemon exits 2 with them.
-Result<std::unique_ptr<Backend>> open_backend(const Layout& layout, const std::string& cgroup_root);
+// daemon exits 2 with them. `notes`, when given, receives what was done on the way, also when
+// an error follows.
+Result<std::unique_ptr<Backend>> open_backend(const Layout& layout, const std::string& cgroup_root,
+                                              PlacementNotes* notes = nullptr);
 
 // For --check: where programs would go and whether that place is writable, changing nothing.
 struct PlacementReport {
