@@ -43,7 +43,7 @@ cgroup::Version report_cgroups(const config::Config& config, std::ostream& out,
 // ExecStartPre runs with the service's).
 void report_descriptors(const config::Config& config, cgroup::Version version,
                         std::ostream& out, std::ostream& err) {
-  std::size_t needed = estimate_descriptors(config, version == cgroup::Version::v1);
+  std::size_t needed = estimate_descriptors(config, version);
   rlimit limit{};
   if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
   out << "file descriptors: about " << needed << " needed; the manager would have "

@@ -13,6 +13,7 @@
 #include "app/logging.h"
 #include "app/notify.h"
 #include "build_info.h"
+#include "cgroup/backend.h"
 #include "cgroup/layout.h"
 #include "cgroup/placement.h"
 #include "config/loader.h"
@@ -101,7 +102,7 @@ struct Daemon {
   }
   std::string config_path;
   std::optional<config::LogLevel> log_level_override;
-  bool cgroup_v1 = false;  // for the descriptor estimate of a reload
+  cgroup::Version cgroup_version = cgroup::Version::v1;  // for the descriptor estimate of a reload
 
   // Re-reads the file; an invalid or missing file changes nothing. The reply for
   // `climits-ctl reload`.
@@ -122,7 +123,7 @@ struct Daemon {
     }
     // Checked before anything is touched: the old configuration keeps running whole.
     rlim_t limit = current_file_limit();
-    if (std::size_t needed = estimate_descriptors(*loaded.config, cgroup_v1); needed > limit) {
+    if (std::size_t needed = estimate_descriptors(*loaded.config, cgroup_version); needed > limit) {
       std::string why = too_many_descriptors(loaded.config->programs.size(), needed, limit);
       spdlog::error("reload: refused: {}; the running configuration stays", why);
       return control::reload_refused(
@@ -187,7 +188,7 @@ bool start_control(Daemon& daemon, control::Listener listener, const control::Ac
 struct Host {
   control::AccessRule access;
   control::Listener listener;
-  bool cgroup_v1;
+  cgroup::Version cgroup_version;
   FileLimit file_limit;
   std::unique_ptr<cgroup::Backend> backend;
   std::string helper;
@@ -216,9 +217,9 @@ std::optional<Host> prepare_host(const config::Config& config) {
     return std::nullopt;
   }
   // Checked before any cgroup exists or any program runs: a refusal leaves nothing behind.
-  bool cgroup_v1 = layout->version == cgroup::Version::v1;
   FileLimit file_limit = raise_file_limit();
-  if (std::size_t needed = estimate_descriptors(config, cgroup_v1); needed > file_limit.soft) {
+  if (std::size_t needed = estimate_descriptors(config, layout->version);
+      needed > file_limit.soft) {
     spdlog::error("not enough file descriptors: {}; nothing was started",
                   too_many_descriptors(config.programs.size(), needed, file_limit.soft));
     return std::nullopt;
@@ -236,8 +237,8 @@ std::optional<Host> prepare_host(const config::Config& config) {
     spdlog::error("{}", helper.error().message);
     return std::nullopt;
   }
-  return Host{std::move(*access),  std::move(*listener), cgroup_v1,
-              file_limit,          std::move(*backend),  std::move(*helper)};
+  return Host{std::move(*access), std::move(*listener), layout->version,
+              file_limit,         std::move(*backend),  std::move(*helper)};
 }
 
 // Starts the programs, then the control socket, then tells systemd; on a failure, shuts the
@@ -305,20 +306,20 @@ int shut_down(Daemon& daemon, cgroup::Backend& backend, int exit_code) {
 //   spawn, a cgroup file being read, the configuration file. 32 covers them with room.
 // - Control connections: 32 at a time are set aside. More clients at once may meet EMFILE,
 //   which libuv answers by closing them, or the server by pausing (control/server.cc).
-// - Per program (ProgramRunner, Launcher): the OOM eventfd on v1 (v2 shares the inotify fd);
-//   for each stream that goes to a file, the open log file (LogFile, kept across runs) and,
-//   while it runs, the read end of its pipe; the read end of the helper's status pipe until
-//   the helper has exec'd (StatusReports closes it then; counted for every program, as a
-//   start of all of them may find their helpers slow). Not counted: a run's pipes that
-//   outlive it for a moment (restarts with no backoff), a replacement staged during an OOM
-//   kill (its gate and output pipes, for the milliseconds of the kill), and pipes held open by
-//   processes that left their cgroup.
-std::size_t estimate_descriptors(const config::Config& config, bool cgroup_v1) {
+// - Per program: what the cgroup layer keeps open (cgroup::descriptors_per_program: the OOM
+//   eventfd on v1; v2 shares the inotify fd); and (ProgramRunner, Launcher) for each stream that
+//   goes to a file, the open log file (LogFile, kept across runs) and, while it runs, the read end
+//   of its pipe; the read end of the helper's status pipe until the helper has exec'd
+//   (StatusReports closes it then; counted for every program, as a start of all of them may find
+//   their helpers slow). Not counted: a run's pipes that outlive it for a moment (restarts with no
+//   backoff), a replacement staged during an OOM kill (its gate and output pipes, for the
+//   milliseconds of the kill), and pipes held open by processes that left their cgroup.
+std::size_t estimate_descriptors(const config::Config& config, cgroup::Version version) {
   constexpr std::size_t kManager = 32;
   constexpr std::size_t kControl = 32;
   std::size_t total = kManager + kControl;
   for (const auto& program : config.programs) {
-    total += 1 + (cgroup_v1 ? 1 : 0);
+    total += 1 + cgroup::descriptors_per_program(version);
     for (const auto* output : {&program.stdout_output, &program.stderr_output})
       if (output->target == config::OutputTarget::file) total += 2;
   }
@@ -354,7 +355,7 @@ int run_daemon(const DaemonOptions& options) {
   Daemon daemon;
   daemon.config_path = options.config_path;
   daemon.log_level_override = options.log_level;
-  daemon.cgroup_v1 = host->cgroup_v1;
+  daemon.cgroup_version = host->cgroup_version;
   uv_loop_init(&daemon.loop);
   uv_timer_init(&daemon.loop, &daemon.status_timer);
   daemon.status_timer.data = &daemon;

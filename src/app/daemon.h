@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "cgroup/layout.h"
 #include "config/model.h"
 
 namespace climits::app {
@@ -14,10 +15,11 @@ struct DaemonOptions {
   std::optional<config::LogLevel> log_level;  // --log-level, over the file's
 };
 
-// How many file descriptors the manager holds for `config`, counted from the code: a fixed
-// part for itself and the control socket, and per program what its runner, output files and
-// current run keep open (see daemon.cc). The start-up check, reloads and --check use it.
-std::size_t estimate_descriptors(const config::Config& config, bool cgroup_v1);
+// How many file descriptors the manager holds for `config` on a host with cgroup `version`,
+// counted from the code: a fixed part for itself and the control socket, and per program what
+// the cgroup layer (cgroup::descriptors_per_program), its runner, output files and current run
+// keep open (see daemon.cc). The start-up check, reloads and --check use it.
+std::size_t estimate_descriptors(const config::Config& config, cgroup::Version version);
 // "raise it: LimitNOFILE=… in the unit …, or ulimit -n …": the fix, for `needed` descriptors.
 std::string descriptor_advice(std::size_t needed);
 

@@ -55,6 +55,10 @@ Result<std::vector<std::string>> program_names_in(const std::string& root) {
 
 std::string cgroup_dir_name(const std::string& program) { return kProgramPrefix + program; }
 
+std::size_t descriptors_per_program(Version version) {
+  return version == Version::v1 ? 1 : 0;
+}
+
 std::vector<IgnoredSetting> settings_ignored_on(Version version, const MemoryLimits& memory) {
   std::vector<IgnoredSetting> ignored;
   if (version == Version::v2 && memory.swappiness)

@@ -6,6 +6,7 @@
 #include <uv.h>
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -98,6 +99,11 @@ class Backend {
   int lock_fd_;  // the root's flock: one manager per root
   std::vector<std::vector<std::string>> created_roots_;
 };
+
+// The descriptors the cgroup layer keeps open for each program, for the manager's estimate of
+// its own: the OOM watcher's eventfd on v1 (watch_oom); none on v2, where the watches of all
+// programs share one inotify descriptor.
+std::size_t descriptors_per_program(Version version);
 
 // A setting the given cgroup version does not have: apply() ignores it with `warning`, and
 // --check names `key` and the version that has it before anything runs.
