@@ -116,6 +116,23 @@ int allocate_and_hold(std::size_t mib) {
   for (;;) ::pause();
 }
 
+pid_t spawn_holding(const std::vector<std::string>& entry_files, std::size_t bytes) {
+  int ready[2];
+  if (::pipe(ready) != 0) return -1;
+  pid_t pid = spawn_in(entry_files, [&]() -> int {
+    allocate_touched(bytes);
+    char byte = 1;
+    (void)!::write(ready[1], &byte, 1);
+    for (;;) ::pause();
+  });
+  ::close(ready[1]);  // so that a child that dies first gives end-of-file
+  char byte;
+  bool holding = ::read(ready[0], &byte, 1) == 1;
+  ::close(ready[0]);
+  if (!holding && pid > 0) wait_exit(pid);
+  return holding ? pid : -1;
+}
+
 int wait_exit(pid_t pid) {
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {

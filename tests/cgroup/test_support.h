@@ -33,6 +33,10 @@ int allocate_and_hold(std::size_t mib);
 // memory is never freed.
 void allocate_touched(std::size_t bytes);
 
+// Forks a child into the cgroup (spawn_in) that allocates and touches `bytes`, then pauses
+// for good; returns its pid once it holds them, or -1 if it died first.
+pid_t spawn_holding(const std::vector<std::string>& entry_files, std::size_t bytes);
+
 // Blocks until `pid` exits (waitpid) and returns its wait status.
 int wait_exit(pid_t pid);
 

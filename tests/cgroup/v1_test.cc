@@ -68,16 +68,8 @@ TEST_CASE_FIXTURE(CgroupFixture, "a lowered limit that would need memsw first is
   cgroup::Limits before = memory_limit(128 * MiB);
   before.memory.swappiness = 0;
   std::string name = make_program("reorder", before);
-  int ready[2];
-  REQUIRE(::pipe(ready) == 0);
-  pid_t pid = spawn_in(backend->entry_files(name, {}), [&]() -> int {
-    allocate_touched(48 * MiB);
-    char byte = 1;
-    (void)!::write(ready[1], &byte, 1);
-    for (;;) ::pause();
-  });
-  char byte;
-  REQUIRE(::read(ready[0], &byte, 1) == 1);
+  pid_t pid = spawn_holding(backend->entry_files(name, {}), 48 * MiB);
+  REQUIRE(pid > 0);
   cgroup::Limits after = before;
   after.memory.max = 16 * MiB;
   after.memory.swap_max = 1024 * MiB;
@@ -88,8 +80,6 @@ TEST_CASE_FIXTURE(CgroupFixture, "a lowered limit that would need memsw first is
   CHECK(number_in(knob(name, "memory.memsw.limit_in_bytes")) == 128 * MiB);
   ::kill(pid, SIGKILL);
   wait_exit(pid);
-  ::close(ready[0]);
-  ::close(ready[1]);
 }
 
 TEST_CASE_FIXTURE(CgroupFixture, "sub-cgroups a program made do not keep its cgroup alive") {
@@ -157,16 +147,8 @@ TEST_CASE_FIXTURE(CgroupFixture, "lowering max below usage is refused by v1 with
   cgroup::Limits limits = memory_limit(128 * MiB);
   limits.memory.swappiness = 0;
   std::string name = make_program("lower", limits);
-  int ready[2];
-  REQUIRE(::pipe(ready) == 0);
-  pid_t pid = spawn_in(backend->entry_files(name, {}), [&]() -> int {
-    allocate_touched(48 * MiB);
-    char byte = 1;
-    (void)!::write(ready[1], &byte, 1);
-    for (;;) ::pause();
-  });
-  char byte;
-  REQUIRE(::read(ready[0], &byte, 1) == 1);
+  pid_t pid = spawn_holding(backend->entry_files(name, {}), 48 * MiB);
+  REQUIRE(pid > 0);
   limits.memory.max = 16 * MiB;
   auto lowered = backend->apply(name, limits, Holds::anything);
   REQUIRE_FALSE(lowered.ok());
@@ -177,8 +159,6 @@ TEST_CASE_FIXTURE(CgroupFixture, "lowering max below usage is refused by v1 with
   CHECK(is_alive(pid));
   ::kill(pid, SIGKILL);
   wait_exit(pid);
-  ::close(ready[0]);
-  ::close(ready[1]);
 }
 
 }  // TEST_SUITE

@@ -110,16 +110,8 @@ TEST_CASE_FIXTURE(CgroupFixture, "swap_max: with swap allowed a program outgrows
   cgroup::Limits limits = memory_limit(32 * MiB);
   limits.memory.swap_max = 256 * MiB;
   std::string roomy = make_program("swap", limits);
-  int ready[2];
-  REQUIRE(::pipe(ready) == 0);
-  pid_t survivor = spawn_in(backend->entry_files(roomy, {}), [&]() -> int {
-    allocate_touched(64 * MiB);
-    char byte = 1;
-    (void)!::write(ready[1], &byte, 1);
-    for (;;) ::pause();
-  });
-  char byte;
-  REQUIRE(::read(ready[0], &byte, 1) == 1);  // it touched all 64M inside a 32M limit
+  pid_t survivor = spawn_holding(backend->entry_files(roomy, {}), 64 * MiB);
+  REQUIRE(survivor > 0);  // it touched all 64M inside a 32M limit
   CHECK(is_alive(survivor));
   CHECK(cgroup::files::read_number(knob(roomy, "memory.swap.current")).value() > 0);
   CHECK(*backend->oom_kill_count(roomy) == 0);
@@ -133,8 +125,6 @@ TEST_CASE_FIXTURE(CgroupFixture, "swap_max: with swap allowed a program outgrows
   CHECK(WIFSIGNALED(status));
   CHECK(WTERMSIG(status) == SIGKILL);
   CHECK(*backend->oom_kill_count(tight) == 1);
-  ::close(ready[0]);
-  ::close(ready[1]);
 }
 
 TEST_CASE_FIXTURE(CgroupFixture, "oom_group: one OOM kill takes every process of the cgroup") {
@@ -170,16 +160,8 @@ TEST_CASE_FIXTURE(CgroupFixture, "lowering max below usage: v2 reclaims, then OO
   cgroup::Limits limits = memory_limit(128 * MiB);
   limits.memory.swap_max = 0;
   std::string name = make_program("lower", limits);
-  int ready[2];
-  REQUIRE(::pipe(ready) == 0);
-  pid_t pid = spawn_in(backend->entry_files(name, {}), [&]() -> int {
-    allocate_touched(48 * MiB);
-    char byte = 1;
-    (void)!::write(ready[1], &byte, 1);
-    for (;;) ::pause();
-  });
-  char byte;
-  REQUIRE(::read(ready[0], &byte, 1) == 1);
+  pid_t pid = spawn_holding(backend->entry_files(name, {}), 48 * MiB);
+  REQUIRE(pid > 0);
   int reports = 0;
   auto watcher = backend->watch_oom(&loop, name, [&](std::uint64_t, std::uint64_t) { ++reports; });
   REQUIRE(watcher.ok());
@@ -189,8 +171,6 @@ TEST_CASE_FIXTURE(CgroupFixture, "lowering max below usage: v2 reclaims, then OO
   REQUIRE(run_loop_until(&loop, [&] { return exit.exited() && reports > 0; }, 10s));
   CHECK(WTERMSIG(exit.status()) == SIGKILL);  // …and the kernel kills to honour it
   CHECK(text_of(knob(name, "memory.max")) == std::to_string(16 * MiB));
-  ::close(ready[0]);
-  ::close(ready[1]);
 }
 
 }  // TEST_SUITE
