@@ -31,20 +31,33 @@ ProgramRunner::ProgramRunner(RunnerContext& context, config::Program desired)
       desired_(std::move(desired)),
       tracker_(desired_.restart),
       random_(jitter_seed()),
-      timer_(context.loop, [this] { on_timer(); }),
-      emptier_(context.loop, context.backend, desired_.name,
-               [this](std::size_t listed) {
-                 spdlog::warn("{}: {} process{} still in its cgroup {} after SIGKILL (frozen, or "
-                              "stuck in the kernel: see /proc/PID/stat); still trying",
-                              desired_.name, listed, listed == 1 ? "" : "es",
-                              seconds_text(cgroup::kKillPatience));
-               }),
-      stage_timer_(context.loop, [this] { post(Event::stage_expired, "stage window over"); }) {}
+      timer_(context.loop, [this] { on_timer(); }) {}
 
 ProgramRunner::~ProgramRunner() {
   // Exits of processes still ours will find no one: the launcher reaps them quietly.
   if (pid_ > 0) context_.launcher.forget(pid_);
   if (staged_pid_ > 0) context_.launcher.forget(staged_pid_);
+}
+
+// Made at the first need: most programs run for long and never end a run, and the idle manager's
+// memory is a figure it is held to (bench/, 500 programs).
+cgroup::Emptier& ProgramRunner::emptier() {
+  if (!emptier_)
+    emptier_ = std::make_unique<cgroup::Emptier>(
+        context_.loop, context_.backend, desired_.name, [this](std::size_t listed) {
+          spdlog::warn("{}: {} process{} still in its cgroup {} after SIGKILL (frozen, or stuck "
+                       "in the kernel: see /proc/PID/stat); still trying",
+                       desired_.name, listed, listed == 1 ? "" : "es",
+                       seconds_text(cgroup::kKillPatience));
+        });
+  return *emptier_;
+}
+
+Timer& ProgramRunner::stage_timer() {
+  if (!stage_timer_)
+    stage_timer_ = std::make_unique<Timer>(
+        context_.loop, [this] { post(Event::stage_expired, "stage window over"); });
+  return *stage_timer_;
 }
 
 std::chrono::milliseconds ProgramRunner::now() const {
@@ -381,7 +394,7 @@ void ProgramRunner::empty_then(pid_t spare, Event verdict, const std::string& ca
   // cgroup was emptied when the run before it ended. Going straight on matters when the
   // launch failed for want of descriptors, which reading cgroup.procs would need too.
   if (last_pid_ == 0 && staged_pid_ == 0) return then();
-  emptier_.empty(spare, [this, then](Result<void> emptied) {
+  emptier().empty(spare, [this, then](Result<void> emptied) {
     if (!emptied)
       spdlog::error("{}: emptying its cgroup: {}", desired_.name, emptied.error().message);
     then();
@@ -417,12 +430,12 @@ void ProgramRunner::stage_replacement() {
   }
   staged_pid_ = launched->pid;
   drain_output(*launched);  // its output goes where the next run's goes: it is the next run
-  stage_timer_.start(kStageWindow);
+  stage_timer().start(kStageWindow);
   spdlog::debug("{}: replacement staged as pid {} at the OOM kill", desired_.name, staged_pid_);
 }
 
 void ProgramRunner::adopt_staged() {
-  stage_timer_.stop();
+  if (stage_timer_) stage_timer_->stop();
   pid_ = staged_pid_;
   last_pid_ = pid_;
   staged_pid_ = 0;
@@ -436,24 +449,24 @@ void ProgramRunner::adopt_staged() {
 // spares it, so the program's next state is not reached while it is still listed.
 void ProgramRunner::cancel_staged() {
   if (staged_pid_ == 0) return;
-  stage_timer_.stop();
+  if (stage_timer_) stage_timer_->stop();
   if (auto killed = context_.launcher.send_signal(staged_pid_, SIGKILL); !killed)
     spdlog::error("{}: staged replacement: {}", desired_.name, killed.error().message);
   context_.launcher.forget(staged_pid_);
   spdlog::debug("{}: staged replacement pid {} cancelled", desired_.name, staged_pid_);
   staged_pid_ = 0;
-  emptier_.spare_nothing();
+  if (emptier_) emptier_->spare_nothing();
 }
 
 // The staged helper died before it was needed (OOM-killed in its turn, or it failed a step):
 // the restart, if one comes, starts a process the usual way.
 void ProgramRunner::forget_staged() {
-  stage_timer_.stop();
+  if (stage_timer_) stage_timer_->stop();
   auto report = context_.launcher.take_spawn_error(staged_pid_);
   spdlog::debug("{}: staged replacement pid {} died before its turn{}{}", desired_.name,
                 staged_pid_, report ? ": " : "", report ? *report : "");
   staged_pid_ = 0;
-  emptier_.spare_nothing();
+  if (emptier_) emptier_->spare_nothing();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -461,7 +474,7 @@ void ProgramRunner::forget_staged() {
 void ProgramRunner::remove_cgroup(cgroup::Emptier::Done done) {
   cancel_staged();
   oom_watcher_.reset();
-  emptier_.remove(std::move(done));
+  emptier().remove(std::move(done));
 }
 
 ProgramStatus ProgramRunner::status() const {

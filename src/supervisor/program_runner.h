@@ -80,7 +80,9 @@ class ProgramRunner {
   // Empties and removes the cgroup, on the loop; only at rest (stopped, exited, fatal).
   void remove_cgroup(cgroup::Emptier::Done done);
   // Stops a removal under way (the program is wanted again); `done` is not called.
-  void cancel_removal() { emptier_.cancel(); }
+  void cancel_removal() {
+    if (emptier_) emptier_->cancel();
+  }
 
   // The table's own state; public_state() of it is what status shows.
   State state() const { return state_; }
@@ -113,6 +115,8 @@ class ProgramRunner {
   void cancel_staged();
   void forget_staged();
 
+  cgroup::Emptier& emptier();
+  Timer& stage_timer();
   Result<void> apply_limits();
   std::chrono::milliseconds now() const;
   void open_logs();
@@ -144,14 +148,15 @@ class ProgramRunner {
   std::chrono::milliseconds backoff_delay_{0};
   Timer timer_;  // settle, backoff or stop timeout: by state
   std::unique_ptr<cgroup::OomWatcher> oom_watcher_;
-  cgroup::Emptier emptier_;
+  std::unique_ptr<cgroup::Emptier> emptier_;  // emptier(): made at the first need
 
   // A replacement staged at an OOM kill: its helper has joined the cgroup and waits at its
   // gate while the kernel tears the victim down, so that with zero backoff the program
   // starts the moment the exit is handled, instead of a fork, an exec and a cgroup migration
   // later (bench/findings.md). Cancelled if anything but that restart follows.
   int staged_pid_ = 0;
-  Timer stage_timer_;  // the main process outlived the OOM kill: not the victim
+  // stage_timer(): the main process outlived the OOM kill, so it was not the victim.
+  std::unique_ptr<Timer> stage_timer_;
   int staged_runs_ = 0;
 
   // Output files, kept across runs; null for streams that do not go to a file.
