@@ -21,6 +21,8 @@ packages=(
   # the hardening build (-DCLIMITS_SANITIZE=ON -DCLIMITS_FUZZ=ON with clang): the compiler, its
   # ASan/UBSan/libFuzzer runtimes, and llvm-symbolizer for readable sanitizer reports
   clang libclang-rt-14-dev llvm
+  # the formatting check (ctest -L format, scripts/check-format.sh)
+  clang-format-14
 )
 
 missing=()

@@ -16,8 +16,7 @@ namespace {
 // Says where programs would run. Problems here are warnings: the file can be valid on a
 // machine that cannot run it (an editor, a CI job), and the daemon itself exits 2 for them.
 // Returns the cgroup version found, for the descriptor estimate (v1 when none: the larger).
-cgroup::Version report_cgroups(const config::Config& config, std::ostream& out,
-                               std::ostream& err) {
+cgroup::Version report_cgroups(const config::Config& config, std::ostream& out, std::ostream& err) {
   auto layout = cgroup::detect_layout();
   if (!layout) {
     err << "warning: cgroups: " << layout.error().message << '\n';
@@ -41,8 +40,8 @@ cgroup::Version report_cgroups(const config::Config& config, std::ostream& out,
 // The daemon raises its soft open-file limit to the hard one and refuses to start when its
 // estimate is above that: say so here, with this process's limits (under systemd,
 // ExecStartPre runs with the service's).
-void report_descriptors(const config::Config& config, cgroup::Version version,
-                        std::ostream& out, std::ostream& err) {
+void report_descriptors(const config::Config& config, cgroup::Version version, std::ostream& out,
+                        std::ostream& err) {
   std::size_t needed = estimate_descriptors(config, version);
   rlimit limit{};
   if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;

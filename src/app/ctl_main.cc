@@ -245,8 +245,8 @@ constexpr CtlCommand kCommands[] = {
      "Re-read the configuration file and apply what changed (like SIGHUP); print "
      "the result or every configuration error",
      true, false, run_reload},
-    {Command::version, "Print the versions of climits-ctl and of the running manager", false,
-     false, run_version},
+    {Command::version, "Print the versions of climits-ctl and of the running manager", false, false,
+     run_version},
 };
 
 }  // namespace
@@ -267,14 +267,12 @@ int main(int argc, char** argv) {
     const auto& info = climits::control::command_info(command.command);
     CLI::App* sub = cli.add_subcommand(info.name, command.help);
     if (info.names != Names::none) {
-      auto* names =
-          sub->add_option("names", options.names,
-                          info.names == Names::required ? "Program names, or all"
-                                                        : "Program names (default: all)");
+      auto* names = sub->add_option(
+          "names", options.names,
+          info.names == Names::required ? "Program names, or all" : "Program names (default: all)");
       if (info.names == Names::required) names->required();
     }
-    if (command.json_flag)
-      sub->add_flag("--json", options.json, "Print the manager's JSON reply");
+    if (command.json_flag) sub->add_flag("--json", options.json, "Print the manager's JSON reply");
     if (command.timeout_option)
       sub->add_option("--timeout", options.timeout_seconds,
                       "Seconds to wait for the programs (default: 60, or longer when their "

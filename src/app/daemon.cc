@@ -42,8 +42,8 @@ FileLimit raise_file_limit() {
   FileLimit result{limit.rlim_cur, limit.rlim_cur};
   limit.rlim_cur = limit.rlim_max;
   if (::setrlimit(RLIMIT_NOFILE, &limit) != 0)
-    spdlog::warn("cannot raise the open-file limit from {} to {}: {}", result.soft,
-                 limit.rlim_max, std::strerror(errno));
+    spdlog::warn("cannot raise the open-file limit from {} to {}: {}", result.soft, limit.rlim_max,
+                 std::strerror(errno));
   else
     result.soft = limit.rlim_max;
   return result;
@@ -90,8 +90,7 @@ struct Daemon {
   uv_timer_t status_timer;
 
   void schedule_status() {
-    if (!notifier.enabled() || uv_is_active(reinterpret_cast<uv_handle_t*>(&status_timer)))
-      return;
+    if (!notifier.enabled() || uv_is_active(reinterpret_cast<uv_handle_t*>(&status_timer))) return;
     uv_timer_start(
         &status_timer,
         [](uv_timer_t* timer) {
@@ -137,8 +136,9 @@ struct Daemon {
     // Where the manager itself lives cannot move under running programs.
     if (before.cgroup_root != after.cgroup_root || before.control_socket != after.control_socket ||
         before.control_group != after.control_group)
-      spdlog::warn("reload: manager.cgroup_root, control_socket and control_group take effect "
-                   "only when the manager restarts");
+      spdlog::warn(
+          "reload: manager.cgroup_root, control_socket and control_group take effect "
+          "only when the manager restarts");
     notifier.send("RELOADING=1\nSTATUS=reloading " + config_path);
     auto result = manager->reload(*loaded.config);
     notifier.send("READY=1\nSTATUS=" + manager->summary());
@@ -254,10 +254,8 @@ int start_programs(Daemon& daemon, config::Config config, Host& host) {
     daemon.manager->shutdown([&daemon] { uv_stop(&daemon.loop); });
     return kExitEnvironmentError;
   }
-  daemon.manager->set_observer(
-      [&daemon](const supervisor::ProgramRunner&, supervisor::State, supervisor::State) {
-        daemon.schedule_status();
-      });
+  daemon.manager->set_observer([&daemon](const supervisor::ProgramRunner&, supervisor::State,
+                                         supervisor::State) { daemon.schedule_status(); });
   daemon.notifier.send("READY=1\nSTATUS=" + daemon.manager->summary());
   return kExitOk;
 }
@@ -346,8 +344,7 @@ int run_daemon(const DaemonOptions& options) {
   const config::Config& config = *loaded.config;
   setup_logging(options.log_level.value_or(config.manager.log_level));
   spdlog::info("climits-manager {} starting with {} ({} program{})", CLIMITS_VERSION,
-               options.config_path, config.programs.size(),
-               config.programs.size() == 1 ? "" : "s");
+               options.config_path, config.programs.size(), config.programs.size() == 1 ? "" : "s");
   auto host = prepare_host(config);
   if (!host) return kExitEnvironmentError;
   ::signal(SIGPIPE, SIG_IGN);

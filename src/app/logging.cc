@@ -12,11 +12,16 @@ namespace {
 
 spdlog::level::level_enum to_spdlog(config::LogLevel level) {
   switch (level) {
-    case config::LogLevel::trace: return spdlog::level::trace;
-    case config::LogLevel::debug: return spdlog::level::debug;
-    case config::LogLevel::info: return spdlog::level::info;
-    case config::LogLevel::warn: return spdlog::level::warn;
-    case config::LogLevel::error: return spdlog::level::err;
+    case config::LogLevel::trace:
+      return spdlog::level::trace;
+    case config::LogLevel::debug:
+      return spdlog::level::debug;
+    case config::LogLevel::info:
+      return spdlog::level::info;
+    case config::LogLevel::warn:
+      return spdlog::level::warn;
+    case config::LogLevel::error:
+      return spdlog::level::err;
   }
   return spdlog::level::info;
 }
@@ -50,6 +55,8 @@ void setup_logging(config::LogLevel level) {
   set_log_level(level);
 }
 
-void set_log_level(config::LogLevel level) { spdlog::set_level(to_spdlog(level)); }
+void set_log_level(config::LogLevel level) {
+  spdlog::set_level(to_spdlog(level));
+}
 
 }  // namespace climits::app

@@ -34,8 +34,8 @@ void ServiceNotifier::send(const std::string& state) {
   std::memcpy(address.sun_path, address_.data(), address_.size());
   if (address.sun_path[0] == '@') address.sun_path[0] = '\0';  // abstract namespace
   socklen_t length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + address_.size());
-  if (::sendto(fd_, state.data(), state.size(), MSG_NOSIGNAL,
-               reinterpret_cast<sockaddr*>(&address), length) < 0)
+  if (::sendto(fd_, state.data(), state.size(), MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&address),
+               length) < 0)
     spdlog::debug("sd_notify {}: {}", state, std::strerror(errno));
 }
 

@@ -38,8 +38,7 @@ Result<void> Backend::remove(const std::string& program) {
   auto deadline = std::chrono::steady_clock::now() + kKillPatience;
   for (int round = 0;; ++round) {
     auto removed = remove_empty(program);
-    if (removed || removed.error().code != EBUSY ||
-        std::chrono::steady_clock::now() >= deadline)
+    if (removed || removed.error().code != EBUSY || std::chrono::steady_clock::now() >= deadline)
       return removed;
     short_pause(round);
   }
@@ -49,11 +48,14 @@ Result<std::vector<std::string>> program_names_in(const std::string& root) {
   auto children = files::list_children(root, kProgramPrefix);
   if (!children) return children.error();
   std::vector<std::string> names;
-  for (auto& child : *children) names.push_back(child.substr(std::string_view(kProgramPrefix).size()));
+  for (auto& child : *children)
+    names.push_back(child.substr(std::string_view(kProgramPrefix).size()));
   return names;
 }
 
-std::string cgroup_dir_name(const std::string& program) { return kProgramPrefix + program; }
+std::string cgroup_dir_name(const std::string& program) {
+  return kProgramPrefix + program;
+}
 
 std::size_t descriptors_per_program(Version version) {
   return version == Version::v1 ? 1 : 0;

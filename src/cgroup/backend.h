@@ -81,8 +81,7 @@ class Backend {
   // Program names whose cgroups exist under the root: at start-up, left by a manager that
   // died.
   virtual Result<std::vector<std::string>> existing_programs() = 0;
-  virtual Result<std::unique_ptr<OomWatcher>> watch_oom(uv_loop_t* loop,
-                                                        const std::string& program,
+  virtual Result<std::unique_ptr<OomWatcher>> watch_oom(uv_loop_t* loop, const std::string& program,
                                                         OomWatcher::Callback callback) = 0;
 
   // An explicit cgroup_root that open_backend made (mkdir -p): the directories made, outermost

@@ -3,8 +3,8 @@
 #include <fcntl.h>
 #include <sys/eventfd.h>
 
-#include <algorithm>
 #include <unistd.h>
+#include <algorithm>
 
 #include "cgroup/backend.h"
 #include "cgroup/cgroup_files.h"
@@ -39,8 +39,7 @@ class BackendV1 final : public Backend {
     return memory_root_ + "/" + cgroup_dir_name(program);
   }
 
-  std::vector<std::string> entry_files(const std::string& program,
-                                       const Limits&) const override {
+  std::vector<std::string> entry_files(const std::string& program, const Limits&) const override {
     std::vector<std::string> files{memory_dir(program) + "/cgroup.procs"};
     if (pids_root_) files.push_back(pids_dir(program) + "/cgroup.procs");
     return files;
@@ -169,8 +168,7 @@ class BackendV1 final : public Backend {
     // The reader holds the path, not the backend: it may run after the backend is gone.
     std::string counter_file = dir + "/memory.oom_control";
     return OomWatcher::on_eventfd(
-        loop, event,
-        [counter_file] { return files::read_keyed_counter(counter_file, "oom_kill"); },
+        loop, event, [counter_file] { return files::read_keyed_counter(counter_file, "oom_kill"); },
         std::move(callback));
   }
 
@@ -184,22 +182,24 @@ class BackendV1 final : public Backend {
 
   // memory.limit_in_bytes and memory.memsw.limit_in_bytes (memory + swap) must keep
   // memsw >= limit at every step, so the order of the two writes depends on the direction.
-  Result<void> apply_hard_limits(const std::string& dir, const MemoryLimits& memory,
-                                 bool fresh, Warnings& warnings) {
+  Result<void> apply_hard_limits(const std::string& dir, const MemoryLimits& memory, bool fresh,
+                                 Warnings& warnings) {
     const std::string limit_file = dir + "/memory.limit_in_bytes";
     const std::string memsw_file = dir + "/memory.memsw.limit_in_bytes";
     if (!swap_accounting(memsw_file)) {
       if (memory.swap_max)
-        warnings.push_back("swap_max is ignored: swap accounting is off (no memory.memsw.* "
-                           "files; boot with swapaccount=1)");
+        warnings.push_back(
+            "swap_max is ignored: swap accounting is off (no memory.memsw.* "
+            "files; boot with swapaccount=1)");
       if (fresh && !memory.max) return success();
       return write_limit(limit_file, memory.max);
     }
     ByteLimit memsw;
     if (memory.max && memory.swap_max) memsw = *memory.max + *memory.swap_max;
     if (!memory.max && memory.swap_max)
-      warnings.push_back("swap_max has no effect without max on cgroup v1 (memory+swap is "
-                         "limited as max + swap_max)");
+      warnings.push_back(
+          "swap_max has no effect without max on cgroup v1 (memory+swap is "
+          "limited as max + swap_max)");
     if (fresh) {
       // memsw is unlimited: the limit fits under it, and memsw follows only if it is set.
       if (memory.max)
@@ -230,10 +230,12 @@ class BackendV1 final : public Backend {
   static Result<void> write_limit(const std::string& file, const ByteLimit& limit) {
     auto written = write_file(file, limit_text(limit));
     if (!written && written.error().code == EBUSY && limit)
-      return Error{EBUSY, file + ": the kernel could not reclaim enough memory to lower the "
-                                 "limit to " + format_bytes(*limit) +
-                                 " (the program uses more; cgroup v1 refuses instead of "
-                                 "OOM-killing); the previous limit stays"};
+      return Error{EBUSY, file +
+                              ": the kernel could not reclaim enough memory to lower the "
+                              "limit to " +
+                              format_bytes(*limit) +
+                              " (the program uses more; cgroup v1 refuses instead of "
+                              "OOM-killing); the previous limit stays"};
     return written;
   }
 

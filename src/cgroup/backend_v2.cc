@@ -29,8 +29,7 @@ class BackendV2 final : public Backend {
     return root_ + "/" + cgroup_dir_name(program);
   }
 
-  std::vector<std::string> entry_files(const std::string& program,
-                                       const Limits&) const override {
+  std::vector<std::string> entry_files(const std::string& program, const Limits&) const override {
     return {path_of(program) + "/cgroup.procs"};
   }
 
@@ -127,9 +126,7 @@ class BackendV2 final : public Backend {
     return files::remove_empty_tree(path_of(program));
   }
 
-  Result<std::vector<std::string>> existing_programs() override {
-    return program_names_in(root_);
-  }
+  Result<std::vector<std::string>> existing_programs() override { return program_names_in(root_); }
 
   Result<std::unique_ptr<OomWatcher>> watch_oom(uv_loop_t* loop, const std::string& program,
                                                 OomWatcher::Callback callback) override {

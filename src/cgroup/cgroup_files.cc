@@ -134,6 +134,8 @@ Result<std::vector<std::string>> list_children(const std::string& dir, std::stri
   return names;
 }
 
-bool exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
+bool exists(const std::string& path) {
+  return ::access(path.c_str(), F_OK) == 0;
+}
 
 }  // namespace climits::cgroup::files

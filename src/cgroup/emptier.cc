@@ -24,9 +24,13 @@ Emptier::Emptier(uv_loop_t* loop, Backend& backend, std::string program, Slow on
       on_slow_(std::move(on_slow)),
       timer_(loop, [this] { step(); }) {}
 
-void Emptier::empty(pid_t spare, Done done) { begin(spare, false, std::move(done)); }
+void Emptier::empty(pid_t spare, Done done) {
+  begin(spare, false, std::move(done));
+}
 
-void Emptier::remove(Done done) { begin(0, true, std::move(done)); }
+void Emptier::remove(Done done) {
+  begin(0, true, std::move(done));
+}
 
 void Emptier::begin(pid_t spare, bool remove, Done done) {
   done_ = std::move(done);

@@ -11,7 +11,7 @@ namespace climits::cgroup {
 namespace {
 
 struct Mount {
-  std::string root;        // the mount's root inside its hierarchy (non-/ in cgroup namespaces)
+  std::string root;  // the mount's root inside its hierarchy (non-/ in cgroup namespaces)
   std::string point;
   std::string fs_type;
   std::string super_options;
@@ -22,8 +22,8 @@ std::string unescape_octal(std::string_view text) {
   auto is_octal = [](char c) { return c >= '0' && c <= '7'; };
   std::string out;
   for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '\\' && i + 3 < text.size() && is_octal(text[i + 1]) &&
-        is_octal(text[i + 2]) && is_octal(text[i + 3])) {
+    if (text[i] == '\\' && i + 3 < text.size() && is_octal(text[i + 1]) && is_octal(text[i + 2]) &&
+        is_octal(text[i + 3])) {
       out.push_back(static_cast<char>((text[i + 1] - '0') * 64 + (text[i + 2] - '0') * 8 +
                                       (text[i + 3] - '0')));
       i += 3;
@@ -85,8 +85,8 @@ std::optional<std::string> self_path(std::string_view proc_self_cgroup,
 // manager's cgroup, compared by whole components (/lxc/box is not an ancestor of /lxc/box2).
 Result<Hierarchy> make_hierarchy(const Mount& mount, std::string self) {
   if (mount.root != "/") {
-    bool ancestor = self == mount.root ||
-                    (self.starts_with(mount.root) && self[mount.root.size()] == '/');
+    bool ancestor =
+        self == mount.root || (self.starts_with(mount.root) && self[mount.root.size()] == '/');
     if (!ancestor)
       return Error{ENOENT, "the cgroup filesystem at " + mount.point + " shows " + mount.root +
                                ", which does not contain the manager's own cgroup " + self +
@@ -108,15 +108,19 @@ bool memory_controller_listed(const std::string& mount) {
 
 }  // namespace
 
-std::string Hierarchy::own_dir() const { return self == "/" ? mount : mount + self; }
+std::string Hierarchy::own_dir() const {
+  return self == "/" ? mount : mount + self;
+}
 
-const char* version_name(Version version) { return version == Version::v1 ? "v1" : "v2"; }
+const char* version_name(Version version) {
+  return version == Version::v1 ? "v1" : "v2";
+}
 
 std::string Layout::describe() const {
   if (version == Version::v2)
     return "cgroup v2 (unified hierarchy at " + memory.mount + ", own cgroup " + memory.self + ")";
-  std::string text = "cgroup v1 (memory hierarchy at " + memory.mount + ", own cgroup " +
-                     memory.self;
+  std::string text =
+      "cgroup v1 (memory hierarchy at " + memory.mount + ", own cgroup " + memory.self;
   text += pids ? "; pids hierarchy at " + pids->mount + ")" : "; no pids hierarchy)";
   return text;
 }
@@ -141,8 +145,10 @@ Result<Layout> detect_layout_from(std::string_view mountinfo, std::string_view p
   if (v1_memory != nullptr) {
     auto self = self_path(proc_self_cgroup, "memory");
     if (!self)
-      return Error{ENOENT, "/proc/self/cgroup has no memory line although a cgroup v1 memory "
-                           "hierarchy is mounted at " + v1_memory->point};
+      return Error{ENOENT,
+                   "/proc/self/cgroup has no memory line although a cgroup v1 memory "
+                   "hierarchy is mounted at " +
+                       v1_memory->point};
     Layout layout;
     layout.version = Version::v1;
     auto memory = make_hierarchy(*v1_memory, *self);
@@ -172,8 +178,9 @@ Result<Layout> detect_layout_from(std::string_view mountinfo, std::string_view p
     layout.memory = *memory;
     return layout;
   }
-  return Error{ENOENT, "no cgroup filesystem is mounted (mount cgroup2 on /sys/fs/cgroup, or a "
-                       "cgroup v1 memory hierarchy)"};
+  return Error{ENOENT,
+               "no cgroup filesystem is mounted (mount cgroup2 on /sys/fs/cgroup, or a "
+               "cgroup v1 memory hierarchy)"};
 }
 
 Result<Layout> detect_layout() {

@@ -13,15 +13,15 @@ namespace climits::cgroup {
 enum class Version { v1, v2 };
 
 struct Hierarchy {
-  std::string mount;  // e.g. /sys/fs/cgroup/memory
-  std::string self;   // the manager's own cgroup in it, e.g. /system.slice/x.service
+  std::string mount;            // e.g. /sys/fs/cgroup/memory
+  std::string self;             // the manager's own cgroup in it, e.g. /system.slice/x.service
   std::string own_dir() const;  // mount + self: the manager's cgroup directory
 };
 
 struct Layout {
   Version version = Version::v2;
-  Hierarchy memory;                // v2: the unified hierarchy
-  std::optional<Hierarchy> pids;   // v1 only: the pids hierarchy, when mounted
+  Hierarchy memory;               // v2: the unified hierarchy
+  std::optional<Hierarchy> pids;  // v1 only: the pids hierarchy, when mounted
 
   std::string describe() const;  // "cgroup v1 (memory hierarchy at /sys/fs/cgroup/memory)"
 };

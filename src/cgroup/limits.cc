@@ -6,7 +6,9 @@ namespace climits::cgroup {
 
 namespace {
 
-std::string bytes_text(const ByteLimit& limit) { return limit ? format_bytes(*limit) : "max"; }
+std::string bytes_text(const ByteLimit& limit) {
+  return limit ? format_bytes(*limit) : "max";
+}
 
 std::string count_text(const ByteLimit& limit) {
   return limit ? std::to_string(*limit) : "max";

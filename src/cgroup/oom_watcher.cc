@@ -59,8 +59,7 @@ Result<std::unique_ptr<OomWatcher>> OomWatcher::on_file_change(uv_loop_t* loop,
 }
 
 Result<std::unique_ptr<OomWatcher>> OomWatcher::on_eventfd(uv_loop_t* loop, int eventfd,
-                                                           CounterReader read,
-                                                           Callback callback) {
+                                                           CounterReader read, Callback callback) {
   std::unique_ptr<OomWatcher> watcher(
       new OomWatcher(loop, std::move(read), std::move(callback), Notice::before_the_kill));
   watcher->eventfd_ = eventfd;

@@ -21,8 +21,8 @@ const char* const kHowToFix =
     "Delegate=yes (see docs/cgroups.md)";
 
 Error not_writable(const Error& cause, const std::string& root) {
-  return Error{cause.code, "cannot use cgroup root " + root + ": " + cause.message + ". " +
-                               kHowToFix};
+  return Error{cause.code,
+               "cannot use cgroup root " + root + ": " + cause.message + ". " + kHowToFix};
 }
 
 // mkdir -p inside a cgroup filesystem (each mkdir creates a cgroup). The directories made
@@ -97,7 +97,9 @@ Result<void> enable_controllers(const std::string& dir) {
 
 // The real root of a v2 hierarchy has no cgroup.type; every other cgroup has one. Only the
 // real root may hold processes and delegate controllers at once.
-bool is_hierarchy_root(const std::string& dir) { return !files::exists(dir + "/cgroup.type"); }
+bool is_hierarchy_root(const std::string& dir) {
+  return !files::exists(dir + "/cgroup.type");
+}
 
 // mkdir -p below the mount, enabling the controllers in every new ancestor on the way down,
 // so that a nested explicit root gets memory and pids. The directories made now are added to
@@ -147,8 +149,10 @@ std::string resolve_root(const Hierarchy& hierarchy, const std::string& cgroup_r
   if (cgroup_root == "auto") return hierarchy.own_dir();
   std::string relative = cgroup_root;
   for (const std::string& mount : {hierarchy.mount}) {
-    if (cgroup_root == mount) relative = "";
-    else if (cgroup_root.starts_with(mount + "/")) relative = cgroup_root.substr(mount.size());
+    if (cgroup_root == mount)
+      relative = "";
+    else if (cgroup_root.starts_with(mount + "/"))
+      relative = cgroup_root.substr(mount.size());
   }
   return hierarchy.mount + relative;
 }
@@ -158,8 +162,8 @@ std::string resolve_root(const Hierarchy& hierarchy, const std::string& cgroup_r
 // there): then its parent, so that the earlier run's programs are found and cleared.
 std::string v2_root(const Layout& layout, const std::string& cgroup_root) {
   std::string root = resolve_root(layout.memory, cgroup_root);
-  if (cgroup_root == "auto" &&
-      std::filesystem::path(root).filename() == kSupervisorLeaf && root != layout.memory.mount)
+  if (cgroup_root == "auto" && std::filesystem::path(root).filename() == kSupervisorLeaf &&
+      root != layout.memory.mount)
     return std::filesystem::path(root).parent_path().string();
   return root;
 }
@@ -192,8 +196,7 @@ Result<std::unique_ptr<Backend>> open_backend(const Layout& layout, const std::s
   // (on hosts where everyone shares the pids root cgroup, program-* there would be shared).
   std::string memory_root = resolve_root(layout.memory, cgroup_root);
   std::optional<std::string> pids_root;
-  if (layout.pids)
-    pids_root = layout.pids->mount + memory_root.substr(layout.memory.mount.size());
+  if (layout.pids) pids_root = layout.pids->mount + memory_root.substr(layout.memory.mount.size());
   std::vector<std::string> memory_made, pids_made;
   if (auto probed = probe_writable(memory_root, &memory_made); !probed) return probed.error();
   if (pids_root) {

@@ -28,7 +28,7 @@ Result<std::unique_ptr<Backend>> open_backend(const Layout& layout, const std::s
 
 // For --check: where programs would go and whether that place is writable, changing nothing.
 struct PlacementReport {
-  std::string root;     // the program root (memory hierarchy on v1)
+  std::string root;  // the program root (memory hierarchy on v1)
   bool writable = false;
   std::string problem;  // why not, and what to do
 };

@@ -34,7 +34,8 @@ struct OpenQuote {
 std::optional<OpenQuote> unterminated_quote(const std::optional<YAML::Mark>& last,
                                             std::string_view text) {
   if (text.starts_with("\xef\xbb\xbf")) text.remove_prefix(3);  // marks do not count a BOM
-  if (!last || last->pos < 0 || static_cast<std::size_t>(last->pos) >= text.size()) return std::nullopt;
+  if (!last || last->pos < 0 || static_cast<std::size_t>(last->pos) >= text.size())
+    return std::nullopt;
   char quote = text[static_cast<std::size_t>(last->pos)];
   if (quote != '"' && quote != '\'') return std::nullopt;
   for (std::size_t i = static_cast<std::size_t>(last->pos) + 1; i < text.size(); ++i) {
@@ -184,7 +185,11 @@ std::optional<ConfigError> check_text(std::string_view text, const std::string& 
   int line = 1, column = 1;
   for (std::size_t i = 0; i < text.size();) {
     auto c = static_cast<unsigned char>(text[i]);
-    std::size_t length = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+    std::size_t length = c < 0x80           ? 1
+                         : (c >> 5) == 0x6  ? 2
+                         : (c >> 4) == 0xe  ? 3
+                         : (c >> 3) == 0x1e ? 4
+                                            : 0;
     bool valid = length != 0 && i + length <= text.size();
     for (std::size_t k = 1; valid && k < length; ++k)
       valid = (static_cast<unsigned char>(text[i + k]) & 0xc0) == 0x80;
@@ -195,12 +200,14 @@ std::optional<ConfigError> check_text(std::string_view text, const std::string& 
     };
     if (!valid)
       return file_error(file_name, line, column, "(top level)",
-                        "byte " + hex() + " is not UTF-8 text (save the file as UTF-8; "
-                        "is this the right file?)");
+                        "byte " + hex() +
+                            " is not UTF-8 text (save the file as UTF-8; "
+                            "is this the right file?)");
     if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f)
       return file_error(file_name, line, column, "(top level)",
-                        "control character " + hex() + " is not allowed in YAML (is "
-                        "this the right file?)");
+                        "control character " + hex() +
+                            " is not allowed in YAML (is "
+                            "this the right file?)");
     if (c == '\n') {
       ++line;
       column = 1;
@@ -212,24 +219,23 @@ std::optional<ConfigError> check_text(std::string_view text, const std::string& 
   return std::nullopt;
 }
 
-
 // A syntax error, with the bracket left open when that is the cause.
 ConfigError syntax_error(const YAML::Exception& e, const DocumentScan& scan, std::string_view text,
                          const std::string& file_name) {
   if (auto open = unclosed_bracket(scan, e.msg, text)) {
     const char closing = open->bracket == '[' ? ']' : '}';
-    return file_error(
-        file_name, open->at.line + 1, open->at.column + 1, "(yaml syntax)",
-        std::string("\"") + open->bracket + "\" opened here is never closed (add the closing \"" +
-            closing + "\"; the parser gave up at " + std::to_string(e.mark.line + 1) + ":" +
-            std::to_string(e.mark.column + 1) + ": " + e.msg + ")");
+    return file_error(file_name, open->at.line + 1, open->at.column + 1, "(yaml syntax)",
+                      std::string("\"") + open->bracket +
+                          "\" opened here is never closed (add the closing \"" + closing +
+                          "\"; the parser gave up at " + std::to_string(e.mark.line + 1) + ":" +
+                          std::to_string(e.mark.column + 1) + ": " + e.msg + ")");
   }
   // yaml-cpp's messages can carry a byte of the file ("unknown escape character: \r").
   std::string message = printable(e.msg);
   if (message == "bad file" || message.find("depth") != std::string::npos)
     message = "nesting is too deep";
   message += tab_indented(text, e.mark.line) ? " (indent with spaces: YAML does not allow tabs)"
-                                              : " (check indentation, brackets and quotes)";
+                                             : " (check indentation, brackets and quotes)";
   return file_error(file_name, e.mark.line + 1, e.mark.column + 1, "(yaml syntax)", message);
 }
 
@@ -252,7 +258,8 @@ ParsedDocument parse_document(std::string_view text, const std::string& file_nam
   if (auto open = unterminated_quote(scan.last_scalar, text)) {
     parsed.error = file_error(file_name, open->at.line + 1, open->at.column + 1, "(yaml syntax)",
                               std::string("this quoted string is never closed (add the "
-                                          "closing ") + open->quote + ")");
+                                          "closing ") +
+                                  open->quote + ")");
   } else if (scan.documents > 1) {
     const YAML::Mark at = scan.second_root.value_or(YAML::Mark());
     parsed.error = file_error(file_name, at.line + 1, at.column + 1, "(top level)",

@@ -7,8 +7,8 @@ namespace climits::config {
 
 struct ConfigError {
   std::string file;
-  int line = 0;    // 1-based; 0 when the error is about the file as a whole (e.g. unreadable)
-  int column = 0;  // 1-based
+  int line = 0;      // 1-based; 0 when the error is about the file as a whole (e.g. unreadable)
+  int column = 0;    // 1-based
   std::string path;  // dotted key path, e.g. programs.web.memory.max
   std::string message;
 

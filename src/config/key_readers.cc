@@ -18,7 +18,7 @@ namespace fs = std::filesystem;
 // Smallest unit-less byte count accepted for memory limits and log sizes: anything below one
 // page is almost certainly a forgotten unit ("max: 60" meaning 60M).
 constexpr std::uint64_t kMinPlainBytes = 4096;
-constexpr std::int64_t kPidMaxLimit = 4194304;  // PID_MAX_LIMIT on 64-bit Linux
+constexpr std::int64_t kPidMaxLimit = 4194304;   // PID_MAX_LIMIT on 64-bit Linux
 constexpr std::size_t kUnixSocketPathMax = 107;  // sizeof(sockaddr_un::sun_path) - 1
 
 std::string resolve(const std::string& base_dir, const std::string& path) {
@@ -29,9 +29,15 @@ std::string resolve(const std::string& base_dir, const std::string& path) {
 // The two name checks are written out instead of using std::regex: libstdc++'s matcher
 // recurses once per character, and a 70 000-character environment variable name overflowed
 // the stack (the manager died with SIGSEGV on --check or on a reload).
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_lower(char c) { return c >= 'a' && c <= 'z'; }
-bool is_letter(char c) { return is_lower(c) || (c >= 'A' && c <= 'Z'); }
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+bool is_lower(char c) {
+  return c >= 'a' && c <= 'z';
+}
+bool is_letter(char c) {
+  return is_lower(c) || (c >= 'A' && c <= 'Z');
+}
 
 // [a-z_][a-z0-9_.-]{0,31}\$? or [0-9]{1,10}: a user or group name, or a numeric id.
 bool is_account_name(const std::string& name) {
@@ -60,28 +66,32 @@ class ProgramReader {
   // Returns whether `command` was given.
   bool read(const Located& value, Program& p) {
     bool has_command = false;
-    r_.read_mapping(value, {
-        {"command", [&](const Located& v) { has_command = read_command(v, p); }},
-        {"directory", [&](const Located& v) {
-           if (auto s = r_.string(v, "/opt/app")) p.directory = resolve(base_dir_, *s);
-         }},
-        {"environment", [&](const Located& v) { read_environment(v, p); }},
-        {"user", [&](const Located& v) { read_account(v, p.user, "user", "nobody"); }},
-        {"group", [&](const Located& v) { read_account(v, p.group, "group", "nogroup"); }},
-        {"umask", [&](const Located& v) { read_umask(v, p); }},
-        {"autostart", [&](const Located& v) { assign(p.autostart, r_.boolean(v)); }},
-        {"memory", [&](const Located& v) { read_memory(v, p.memory); }},
-        {"pids_max", [&](const Located& v) { read_pids_max(v, p); }},
-        {"restart", [&](const Located& v) { read_restart(v, p.restart); }},
-        {"start", [&](const Located& v) {
-           r_.read_mapping(v, {{"settle", [&](const Located& s) {
-                                  assign(p.start_settle, r_.duration(s));
-                                }}});
-         }},
-        {"stop", [&](const Located& v) { read_stop(v, p.stop); }},
-        {"stdout", [&](const Located& v) { read_output(v, p.stdout_output, false); }},
-        {"stderr", [&](const Located& v) { read_output(v, p.stderr_output, true); }},
-    });
+    r_.read_mapping(
+        value,
+        {
+            {"command", [&](const Located& v) { has_command = read_command(v, p); }},
+            {"directory",
+             [&](const Located& v) {
+               if (auto s = r_.string(v, "/opt/app")) p.directory = resolve(base_dir_, *s);
+             }},
+            {"environment", [&](const Located& v) { read_environment(v, p); }},
+            {"user", [&](const Located& v) { read_account(v, p.user, "user", "nobody"); }},
+            {"group", [&](const Located& v) { read_account(v, p.group, "group", "nogroup"); }},
+            {"umask", [&](const Located& v) { read_umask(v, p); }},
+            {"autostart", [&](const Located& v) { assign(p.autostart, r_.boolean(v)); }},
+            {"memory", [&](const Located& v) { read_memory(v, p.memory); }},
+            {"pids_max", [&](const Located& v) { read_pids_max(v, p); }},
+            {"restart", [&](const Located& v) { read_restart(v, p.restart); }},
+            {"start",
+             [&](const Located& v) {
+               r_.read_mapping(
+                   v,
+                   {{"settle", [&](const Located& s) { assign(p.start_settle, r_.duration(s)); }}});
+             }},
+            {"stop", [&](const Located& v) { read_stop(v, p.stop); }},
+            {"stdout", [&](const Located& v) { read_output(v, p.stdout_output, false); }},
+            {"stderr", [&](const Located& v) { read_output(v, p.stderr_output, true); }},
+        });
     return has_command;
   }
 
@@ -96,7 +106,8 @@ class ProgramReader {
     if (v.node.IsSequence()) {
       std::size_t index = 0;
       for (const auto& item : v.node) {
-        Located element{item, item.Mark(), v.path + "[" + std::to_string(index++) + "]", item.Mark()};
+        Located element{item, item.Mark(), v.path + "[" + std::to_string(index++) + "]",
+                        item.Mark()};
         if (!item.IsScalar()) {
           r_.error(element, "expected a string, found " + describe_node(item));
           return true;
@@ -134,13 +145,15 @@ class ProgramReader {
   void read_environment(const Located& v, Program& p) {
     r_.read_entries(v, "variables", [&](const std::string& name, const Located& value) {
       if (!is_env_name(name)) {
-        r_.error(value.key_at, v.path, quote(name) + " is not a valid variable name (use letters, "
-                                       "digits and _, not starting with a digit)");
+        r_.error(value.key_at, v.path,
+                 quote(name) +
+                     " is not a valid variable name (use letters, "
+                     "digits and _, not starting with a digit)");
         return;
       }
       if (!value.node.IsScalar()) {
-        r_.error(value, "expected a string value such as \"50\", found " +
-                            describe_node(value.node));
+        r_.error(value,
+                 "expected a string value such as \"50\", found " + describe_node(value.node));
         return;
       }
       p.environment[name] = value.node.Scalar();
@@ -152,8 +165,8 @@ class ProgramReader {
     auto name = r_.string(v, example);
     if (!name) return;
     if (!is_account_name(*name)) {
-      r_.error(v, quote(*name) + " is not a valid " + what + " name or id (use e.g. " +
-                      example + " or 65534)");
+      r_.error(v, quote(*name) + " is not a valid " + what + " name or id (use e.g. " + example +
+                      " or 65534)");
       return;
     }
     target = *name;
@@ -171,17 +184,20 @@ class ProgramReader {
   }
 
   void read_memory(const Located& v, MemorySettings& m) {
-    r_.read_mapping(v, {
-        {"max", [&](const Located& s) { assign(m.max, r_.size(s, kMinPlainBytes)); }},
-        {"high", [&](const Located& s) { assign(m.high, r_.size(s, kMinPlainBytes)); }},
-        {"swap_max", [&](const Located& s) { assign(m.swap_max, r_.size(s, 0)); }},
-        {"swappiness", [&](const Located& s) { assign(m.swappiness, r_.integer(s, 0, 100)); }},
-        {"oom_group", [&](const Located& s) { assign(m.oom_group, r_.boolean(s)); }},
-    });
+    r_.read_mapping(
+        v,
+        {
+            {"max", [&](const Located& s) { assign(m.max, r_.size(s, kMinPlainBytes)); }},
+            {"high", [&](const Located& s) { assign(m.high, r_.size(s, kMinPlainBytes)); }},
+            {"swap_max", [&](const Located& s) { assign(m.swap_max, r_.size(s, 0)); }},
+            {"swappiness", [&](const Located& s) { assign(m.swappiness, r_.integer(s, 0, 100)); }},
+            {"oom_group", [&](const Located& s) { assign(m.oom_group, r_.boolean(s)); }},
+        });
   }
 
   void read_pids_max(const Located& v, Program& p) {
-    const std::string range = "a whole number from 1 to " + std::to_string(kPidMaxLimit) + ", or max";
+    const std::string range =
+        "a whole number from 1 to " + std::to_string(kPidMaxLimit) + ", or max";
     if (v.node.IsNull()) {
       r_.error(v, "has no value (use " + range + ")");
       return;
@@ -212,70 +228,92 @@ class ProgramReader {
   }
 
   void read_restart(const Located& v, RestartSettings& rs) {
-    r_.read_mapping(v, {
-        {"policy", [&](const Located& s) {
-           if (auto i = r_.choice(s, kRestartPolicyNames, "a restart policy"))
-             rs.policy = static_cast<RestartPolicy>(*i);
-         }},
-        {"backoff", [&](const Located& s) {
-           r_.read_mapping(s, {
-               {"initial", [&](const Located& d) {
-                  sources_.backoff_initial = d;
-                  assign(rs.backoff.initial, r_.duration(d));
-                }},
-               {"max", [&](const Located& d) {
-                  sources_.backoff_max = d;
-                  assign(rs.backoff.max, r_.duration(d));
-                }},
-               {"factor", [&](const Located& d) { assign(rs.backoff.factor, r_.number(d, 1, 100)); }},
-               {"jitter", [&](const Located& d) { assign(rs.backoff.jitter, r_.number(d, 0, 1)); }},
-           });
-         }},
-        {"reset_after", [&](const Located& s) { assign(rs.reset_after, r_.duration(s)); }},
-        {"limit", [&](const Located& s) {
-           r_.read_mapping(s, {
-               {"burst", [&](const Located& d) { assign(rs.limit.burst, r_.integer(d, 1, 10000)); }},
-               {"interval", [&](const Located& d) {
-                  auto interval = r_.duration(d);
-                  if (interval && interval->count() == 0)
-                    r_.error(d, "must be more than zero (use e.g. 120s)");
-                  else
-                    assign(rs.limit.interval, interval);
-                }},
-           });
-         }},
-    });
+    r_.read_mapping(
+        v,
+        {
+            {"policy",
+             [&](const Located& s) {
+               if (auto i = r_.choice(s, kRestartPolicyNames, "a restart policy"))
+                 rs.policy = static_cast<RestartPolicy>(*i);
+             }},
+            {"backoff",
+             [&](const Located& s) {
+               r_.read_mapping(
+                   s,
+                   {
+                       {"initial",
+                        [&](const Located& d) {
+                          sources_.backoff_initial = d;
+                          assign(rs.backoff.initial, r_.duration(d));
+                        }},
+                       {"max",
+                        [&](const Located& d) {
+                          sources_.backoff_max = d;
+                          assign(rs.backoff.max, r_.duration(d));
+                        }},
+                       {"factor",
+                        [&](const Located& d) { assign(rs.backoff.factor, r_.number(d, 1, 100)); }},
+                       {"jitter",
+                        [&](const Located& d) { assign(rs.backoff.jitter, r_.number(d, 0, 1)); }},
+                   });
+             }},
+            {"reset_after", [&](const Located& s) { assign(rs.reset_after, r_.duration(s)); }},
+            {"limit",
+             [&](const Located& s) {
+               r_.read_mapping(
+                   s,
+                   {
+                       {"burst",
+                        [&](const Located& d) { assign(rs.limit.burst, r_.integer(d, 1, 10000)); }},
+                       {"interval",
+                        [&](const Located& d) {
+                          auto interval = r_.duration(d);
+                          if (interval && interval->count() == 0)
+                            r_.error(d, "must be more than zero (use e.g. 120s)");
+                          else
+                            assign(rs.limit.interval, interval);
+                        }},
+                   });
+             }},
+        });
   }
 
   void read_stop(const Located& v, StopSettings& stop) {
-    r_.read_mapping(v, {
-        {"signal", [&](const Located& s) {
-           auto name = r_.string(s, "TERM");
-           if (!name) return;
-           auto number = parse_signal(*name);
-           if (!number) {
-             r_.error(s, quote(*name) + " is not a signal that can stop a program "
-                             "(use e.g. TERM, INT, QUIT, HUP, USR1 or KILL)");
-             return;
-           }
-           stop.signal = *number;
-         }},
-        {"timeout", [&](const Located& s) { assign(stop.timeout, r_.duration(s)); }},
-    });
+    r_.read_mapping(
+        v, {
+               {"signal",
+                [&](const Located& s) {
+                  auto name = r_.string(s, "TERM");
+                  if (!name) return;
+                  auto number = parse_signal(*name);
+                  if (!number) {
+                    r_.error(s, quote(*name) +
+                                    " is not a signal that can stop a program "
+                                    "(use e.g. TERM, INT, QUIT, HUP, USR1 or KILL)");
+                    return;
+                  }
+                  stop.signal = *number;
+                }},
+               {"timeout", [&](const Located& s) { assign(stop.timeout, r_.duration(s)); }},
+           });
   }
 
   void read_output(const Located& v, OutputSettings& out, bool is_stderr) {
-    r_.read_mapping(v, {
-        {"file", [&](const Located& s) {
-           (is_stderr ? sources_.stderr_file : sources_.stdout_file) = s;
-           read_output_file(s, out, is_stderr);
-         }},
-        {"max_size", [&](const Located& s) {
-           // max: never rotate.
-           if (auto size = r_.size(s, kMinPlainBytes)) out.max_size = size->value_or(UINT64_MAX);
-         }},
-        {"keep", [&](const Located& s) { assign(out.keep, r_.integer(s, 0, 100)); }},
-    });
+    r_.read_mapping(
+        v, {
+               {"file",
+                [&](const Located& s) {
+                  (is_stderr ? sources_.stderr_file : sources_.stdout_file) = s;
+                  read_output_file(s, out, is_stderr);
+                }},
+               {"max_size",
+                [&](const Located& s) {
+                  // max: never rotate.
+                  if (auto size = r_.size(s, kMinPlainBytes))
+                    out.max_size = size->value_or(UINT64_MAX);
+                }},
+               {"keep", [&](const Located& s) { assign(out.keep, r_.integer(s, 0, 100)); }},
+           });
   }
 
   void read_output_file(const Located& s, OutputSettings& out, bool is_stderr) {
@@ -283,8 +321,8 @@ class ProgramReader {
       out = OutputSettings{OutputTarget::discard, false, "", out.max_size, out.keep};
       return;
     }
-    const char* example = is_stderr ? "auto, stdout, inherit, null or a path" :
-                                      "auto, inherit, null or a path";
+    const char* example =
+        is_stderr ? "auto, stdout, inherit, null or a path" : "auto, inherit, null or a path";
     auto text = r_.string(s, example);
     if (!text) return;
     if (*text == "auto") {
@@ -328,7 +366,8 @@ void read_version(YamlReader& r, const Located& v) {
   } else if (!v.node.IsScalar()) {
     r.error(v, "expected 1, found " + describe_node(v.node) + " (use version: 1)");
   } else if (!is_plain(v.node) || !parse_u64(v.node.Scalar())) {
-    r.error(v, quote(v.node.Scalar()) + " is not a version number (use version: 1, without quotes)");
+    r.error(v,
+            quote(v.node.Scalar()) + " is not a version number (use version: 1, without quotes)");
   } else if (*parse_u64(v.node.Scalar()) != 1) {
     r.error(v, "version " + v.node.Scalar() + " is not supported (use version: 1)");
   }
@@ -336,50 +375,62 @@ void read_version(YamlReader& r, const Located& v) {
 
 void read_manager(YamlReader& r, const Located& v, const std::string& base_dir,
                   ManagerSettings& m) {
-  r.read_mapping(v, {
-      {"cgroup_root", [&](const Located& s) {
-         auto text = r.string(s, "auto");
-         if (!text) return;
-         if (*text != "auto" && (text->front() != '/' || text->find("/../") != std::string::npos ||
-                                 text->ends_with("/..")))
-           r.error(s, quote(*text) + " is not auto or an absolute path without \"..\" "
-                           "(use e.g. auto or /sys/fs/cgroup/climits)");
-         else
-           m.cgroup_root = *text == "auto" ? *text : fs::path(*text).lexically_normal().string();
-       }},
-      {"control_socket", [&](const Located& s) {
-         auto text = r.string(s, "/run/climits-manager/control.sock");
-         if (!text) return;
-         std::string path = resolve(base_dir, *text);
-         if (path.size() > kUnixSocketPathMax)
-           r.error(s, "the socket path is " + std::to_string(path.size()) +
-                           " bytes long, more than a Unix socket allows (use at most " +
-                           std::to_string(kUnixSocketPathMax) + ", e.g. /run/climits-manager/control.sock)");
-         else
-           m.control_socket = path;
-       }},
-      {"control_group", [&](const Located& s) {
-         auto name = r.string(s, "climits");
-         if (!name) return;
-         if (!is_account_name(*name)) {
-           r.error(s, quote(*name) + " is not a valid group name (use e.g. climits)");
-         } else if (::getgrnam(name->c_str()) == nullptr &&
-                    !(parse_u64(*name) && ::getgrgid(static_cast<gid_t>(*parse_u64(*name))))) {
-           r.error(s, "group \"" + *name + "\" does not exist (create it with `groupadd --system " +
-                           *name + "`, or remove control_group to allow root only)");
-         } else {
-           m.control_group = *name;
-         }
-       }},
-      {"log_level", [&](const Located& s) {
-         if (auto i = r.choice(s, kLogLevelNames, "a log level"))
-           m.log_level = static_cast<LogLevel>(*i);
-       }},
-      {"log_dir", [&](const Located& s) {
-         if (auto text = r.string(s, "/var/log/climits-manager"))
-           m.log_dir = resolve(base_dir, *text);
-       }},
-  });
+  r.read_mapping(
+      v,
+      {
+          {"cgroup_root",
+           [&](const Located& s) {
+             auto text = r.string(s, "auto");
+             if (!text) return;
+             if (*text != "auto" &&
+                 (text->front() != '/' || text->find("/../") != std::string::npos ||
+                  text->ends_with("/..")))
+               r.error(s, quote(*text) +
+                              " is not auto or an absolute path without \"..\" "
+                              "(use e.g. auto or /sys/fs/cgroup/climits)");
+             else
+               m.cgroup_root =
+                   *text == "auto" ? *text : fs::path(*text).lexically_normal().string();
+           }},
+          {"control_socket",
+           [&](const Located& s) {
+             auto text = r.string(s, "/run/climits-manager/control.sock");
+             if (!text) return;
+             std::string path = resolve(base_dir, *text);
+             if (path.size() > kUnixSocketPathMax)
+               r.error(s, "the socket path is " + std::to_string(path.size()) +
+                              " bytes long, more than a Unix socket allows (use at most " +
+                              std::to_string(kUnixSocketPathMax) +
+                              ", e.g. /run/climits-manager/control.sock)");
+             else
+               m.control_socket = path;
+           }},
+          {"control_group",
+           [&](const Located& s) {
+             auto name = r.string(s, "climits");
+             if (!name) return;
+             if (!is_account_name(*name)) {
+               r.error(s, quote(*name) + " is not a valid group name (use e.g. climits)");
+             } else if (::getgrnam(name->c_str()) == nullptr &&
+                        !(parse_u64(*name) && ::getgrgid(static_cast<gid_t>(*parse_u64(*name))))) {
+               r.error(s, "group \"" + *name +
+                              "\" does not exist (create it with `groupadd --system " + *name +
+                              "`, or remove control_group to allow root only)");
+             } else {
+               m.control_group = *name;
+             }
+           }},
+          {"log_level",
+           [&](const Located& s) {
+             if (auto i = r.choice(s, kLogLevelNames, "a log level"))
+               m.log_level = static_cast<LogLevel>(*i);
+           }},
+          {"log_dir",
+           [&](const Located& s) {
+             if (auto text = r.string(s, "/var/log/climits-manager"))
+               m.log_dir = resolve(base_dir, *text);
+           }},
+      });
 }
 
 }  // namespace climits::config

@@ -72,10 +72,12 @@ class ConfigReader {
   void read_programs(const Located& v, const Program& base) {
     r_.read_entries(v, "programs", [&](const std::string& name, const Located& value) {
       if (!is_valid_program_name(name)) {
-        std::string length = name.size() > 64 ? " (" + std::to_string(name.size()) + " characters)" : "";
+        std::string length =
+            name.size() > 64 ? " (" + std::to_string(name.size()) + " characters)" : "";
         r_.error(value.key_at, v.path,
-                 quote(name) + length + " is not a valid program name (use 1 to 64 of the "
-                 "characters A-Z a-z 0-9 _ . -, and not \".\" or \"..\")");
+                 quote(name) + length +
+                     " is not a valid program name (use 1 to 64 of the "
+                     "characters A-Z a-z 0-9 _ . -, and not \".\" or \"..\")");
         return;
       }
       Program program = base;
@@ -84,7 +86,8 @@ class ConfigReader {
       bool has_command = read_program(r_, base_dir_, value, program, sources);
       if (!value.node.IsMap()) return;  // reported; nothing more to say about it
       if (!has_command && program.command.empty())
-        r_.error(value.key_at, value.path, "missing required key \"command\" (e.g. command: [\"./app\", \"--verbose\"])");
+        r_.error(value.key_at, value.path,
+                 "missing required key \"command\" (e.g. command: [\"./app\", \"--verbose\"])");
       check_backoff(r_, program, sources);
       locations_.push_back(value);
       sources_.push_back(std::move(sources));
@@ -106,7 +109,7 @@ class ConfigReader {
   YamlReader r_;
   std::string base_dir_;
   Config config_;
-  std::vector<Located> locations_;  // per program, for errors found after reading
+  std::vector<Located> locations_;   // per program, for errors found after reading
   std::vector<KeySources> sources_;  // per program, likewise
 };
 
@@ -127,10 +130,10 @@ LoadResult load_config_file(const std::string& path) {
   auto text = read_file(path, kMaxConfigBytes + 1);
   if (!text) {
     LoadResult failed;
-    std::string message = text.error().code == EFBIG
-                              ? std::string(kTooLargeMessage)
-                              : "cannot read the configuration: " +
-                                    std::string(std::strerror(text.error().code));
+    std::string message =
+        text.error().code == EFBIG
+            ? std::string(kTooLargeMessage)
+            : "cannot read the configuration: " + std::string(std::strerror(text.error().code));
     failed.errors.push_back(ConfigError{path, 0, 0, "", message});
     return failed;
   }

@@ -1,7 +1,7 @@
 #pragma once
 // The value languages of the configuration file: sizes, durations, signal names, program
-// names, restart policies and log levels. Each parser returns nullopt on bad input; the loader turns that into a located error
-// that shows a correct example.
+// names, restart policies and log levels. Each parser returns nullopt on bad input; the loader
+// turns that into a located error that shows a correct example.
 #include <array>
 #include <cstdint>
 #include <optional>
@@ -33,15 +33,15 @@ std::string format_duration(Duration duration);  // 1500ms → "1.5s", 60000 →
 
 // The names the file gives restart policies and log levels, in enum order: the one table of
 // each, used by the loader, the runner's log lines, --log-level and the logger.
-inline constexpr std::array<const char*, 4> kRestartPolicyNames = {"always", "on-failure",
-                                                                   "on-oom", "never"};
+inline constexpr std::array<const char*, 4> kRestartPolicyNames = {"always", "on-failure", "on-oom",
+                                                                   "never"};
 inline constexpr std::array<const char*, 5> kLogLevelNames = {"trace", "debug", "info", "warn",
                                                               "error"};
 static_assert(static_cast<std::size_t>(RestartPolicy::never) + 1 == kRestartPolicyNames.size());
 static_assert(static_cast<std::size_t>(LogLevel::error) + 1 == kLogLevelNames.size());
 
-const char* restart_policy_name(RestartPolicy policy);  // on_failure → "on-failure"
-const char* log_level_name(LogLevel level);             // warn → "warn"
+const char* restart_policy_name(RestartPolicy policy);           // on_failure → "on-failure"
+const char* log_level_name(LogLevel level);                      // warn → "warn"
 std::optional<LogLevel> parse_log_level(std::string_view text);  // "warn" → warn
 
 }  // namespace climits::config

@@ -50,7 +50,9 @@ std::string quote(const std::string& text) {
   return out + "\"";
 }
 
-bool is_plain(const YAML::Node& node) { return node.Tag() == "?"; }
+bool is_plain(const YAML::Node& node) {
+  return node.Tag() == "?";
+}
 
 namespace {
 
@@ -102,10 +104,14 @@ std::string child_path(const std::string& parent, const std::string& key) {
 
 std::string describe_node(const YAML::Node& node) {
   switch (node.Type()) {
-    case YAML::NodeType::Map: return "a mapping";
-    case YAML::NodeType::Sequence: return "a list";
-    case YAML::NodeType::Scalar: return quote(node.Scalar());
-    default: return "nothing";
+    case YAML::NodeType::Map:
+      return "a mapping";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Scalar:
+      return quote(node.Scalar());
+    default:
+      return "nothing";
   }
 }
 
@@ -122,14 +128,16 @@ void YamlReader::error(const YAML::Mark& at, const std::string& path, const std:
       ConfigError{file_, at.line + 1, at.column + 1, path.empty() ? "(top level)" : path, message});
 }
 
-ConfigErrors YamlReader::take_errors() { return std::move(errors_); }
+ConfigErrors YamlReader::take_errors() {
+  return std::move(errors_);
+}
 
 bool YamlReader::read_mapping(const Located& value, const std::vector<Field>& fields) {
   if (!value.node.IsMap()) {
     std::string keys;
     for (const auto& field : fields) keys += (keys.empty() ? "" : ", ") + std::string(field.key);
-    error(value, "expected a mapping with keys such as " + keys + ", found " +
-                     describe_node(value.node));
+    error(value,
+          "expected a mapping with keys such as " + keys + ", found " + describe_node(value.node));
     return false;
   }
   each_key(value, "duplicate key", [&](const YAML::Node& key, const Located& child) {
@@ -152,9 +160,9 @@ void YamlReader::read_entries(
     return;
   }
   std::string singular = what.substr(0, what.size() - 1);
-  each_key(value, "", [&](const YAML::Node& key, const Located& child) {
-    read(key.Scalar(), child);
-  }, singular);
+  each_key(
+      value, "", [&](const YAML::Node& key, const Located& child) { read(key.Scalar(), child); },
+      singular);
 }
 
 // Visits each entry of a mapping once: non-scalar keys and repeated keys are errors (a
@@ -210,8 +218,10 @@ std::optional<bool> YamlReader::boolean(const Located& value) {
   auto text = scalar(value, "true or false");
   if (!text) return std::nullopt;
   if (is_plain(value.node)) {
-    static const char* const kTrue[] = {"true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON"};
-    static const char* const kFalse[] = {"false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF"};
+    static const char* const kTrue[] = {"true", "True", "TRUE", "yes", "Yes",
+                                        "YES",  "on",   "On",   "ON"};
+    static const char* const kFalse[] = {"false", "False", "FALSE", "no", "No",
+                                         "NO",    "off",   "Off",   "OFF"};
     for (const char* word : kTrue)
       if (*text == word) return true;
     for (const char* word : kFalse)
@@ -230,7 +240,8 @@ std::optional<std::int64_t> YamlReader::integer(const Located& value, std::int64
   bool negative = digits.starts_with('-');
   if (negative) digits.remove_prefix(1);
   auto magnitude = parse_u64(digits);
-  bool all_digits = !digits.empty() && digits.find_first_not_of("0123456789") == std::string_view::npos;
+  bool all_digits =
+      !digits.empty() && digits.find_first_not_of("0123456789") == std::string_view::npos;
   if (is_plain(value.node) && !magnitude && all_digits) {
     error(value, *text + " is out of range (use " + range + ")");  // too many digits
     return std::nullopt;
@@ -279,7 +290,8 @@ std::optional<ByteLimit> YamlReader::size(const Located& value, std::uint64_t mi
   if (!size) {
     // Digits with at most a unit letter, yet refused: more than 2^63-1 bytes.
     std::string_view digits = *text;
-    if (!digits.empty() && std::string_view("KkMmGgTt").find(digits.back()) != std::string_view::npos)
+    if (!digits.empty() &&
+        std::string_view("KkMmGgTt").find(digits.back()) != std::string_view::npos)
       digits.remove_suffix(1);
     if (!digits.empty() && digits.find_first_not_of("0123456789") == std::string_view::npos)
       error(value, quote(*text) + " is too large (at most 8388607T, or max for no limit)");
@@ -314,9 +326,11 @@ std::optional<Duration> YamlReader::duration(const Located& value) {
         break;
       }
     }
-    bool digits = !number.empty() && number.find_first_not_of("0123456789") == std::string_view::npos;
+    bool digits =
+        !number.empty() && number.find_first_not_of("0123456789") == std::string_view::npos;
     if (digits && number.size() == text->size())
-      error(value, quote(*text) + " has no unit (use e.g. " + *text + "s; the units are ms, s, m and h)");
+      error(value,
+            quote(*text) + " has no unit (use e.g. " + *text + "s; the units are ms, s, m and h)");
     else if (digits)
       error(value, quote(*text) + " is longer than a year (use at most 8760h)");
     else

@@ -90,8 +90,7 @@ Result<Listener> Listener::open(const std::string& path, std::optional<gid_t> gr
                                "manager.control_socket to another path)"};
     auto live = someone_listens(*address, path);
     if (!live) return live.error();
-    if (*live)
-      return already_running(path);
+    if (*live) return already_running(path);
     if (::unlink(path.c_str()) != 0 && errno != ENOENT)
       return Error::from_errno(errno, "removing the stale socket " + path);
     listener.replaced_stale_ = true;
@@ -106,8 +105,7 @@ Result<Listener> Listener::open(const std::string& path, std::optional<gid_t> gr
   int bind_error = errno;
   ::umask(old_umask);
   if (bound != 0) {
-    if (bind_error == EADDRINUSE)
-      return already_running(path);
+    if (bind_error == EADDRINUSE) return already_running(path);
     return Error::from_errno(bind_error, "binding the control socket " + path);
   }
   listener.bound_ = true;

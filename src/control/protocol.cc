@@ -23,7 +23,9 @@ const CommandInfo* find_command(const std::string& name) {
 std::string command_list() {
   std::string list;
   for (std::size_t i = 0; i < std::size(kCommands); ++i)
-    list += (i == 0 ? "" : i + 1 == std::size(kCommands) ? " or " : ", ") +
+    list += (i == 0                          ? ""
+             : i + 1 == std::size(kCommands) ? " or "
+                                             : ", ") +
             std::string(kCommands[i].name);
   return list;
 }
@@ -85,12 +87,11 @@ Result<Request> parse_request(std::string_view line) {
   auto cmd = value.find("cmd");
   if (cmd == value.end())
     return request_error("the request has no \"cmd\" (e.g. {\"cmd\": \"status\"})");
-  if (!cmd->is_string())
-    return request_error("\"cmd\" must be a string: " + command_list());
+  if (!cmd->is_string()) return request_error("\"cmd\" must be a string: " + command_list());
   const CommandInfo* row = find_command(cmd->get<std::string>());
   if (row == nullptr)
-    return request_error("unknown command " + quoted(cmd->get<std::string>()) +
-                         " (use " + command_list() + ")");
+    return request_error("unknown command " + quoted(cmd->get<std::string>()) + " (use " +
+                         command_list() + ")");
 
   Request request;
   request.command = row->command;
@@ -192,8 +193,7 @@ Json status_json(const supervisor::ProgramStatus& status) {
   }
   program["cgroup"] = status.cgroup;
   // The second part's fields (docs/control-protocol.md) follow the first release's.
-  program["limits_pending"] =
-      status.limits_pending ? Json(*status.limits_pending) : Json(nullptr);
+  program["limits_pending"] = status.limits_pending ? Json(*status.limits_pending) : Json(nullptr);
   return program;
 }
 

@@ -52,8 +52,8 @@ Result<std::unique_ptr<Server>> Server::start(uv_loop_t* loop, Listener listener
     return Error::from_errno(error, "duplicating the control socket " + server->path());
   }
   if (int error = server->listen_on(fd); error != 0)
-    return Error{-error, "listening on the control socket " + server->path() + ": " +
-                             uv_strerror(error)};
+    return Error{-error,
+                 "listening on the control socket " + server->path() + ": " + uv_strerror(error)};
   return server;
 }
 
@@ -109,9 +109,10 @@ void Server::pause_accepting(int status) {
   if (last_pause_warning_ == std::chrono::steady_clock::time_point{} ||
       now - last_pause_warning_ >= std::chrono::minutes(1)) {
     last_pause_warning_ = now;
-    spdlog::warn("control: cannot accept connections: {}; trying again every second, clients "
-                 "wait (at most one such warning a minute)",
-                 uv_strerror(status));
+    spdlog::warn(
+        "control: cannot accept connections: {}; trying again every second, clients "
+        "wait (at most one such warning a minute)",
+        uv_strerror(status));
   }
   close_socket();  // already closed when taking it back failed
   pause_timer_.start(std::chrono::seconds(1));

@@ -8,20 +8,28 @@ namespace climits::supervisor {
 
 const char* exit_kind_name(ExitKind kind) {
   switch (kind) {
-    case ExitKind::exited: return "exited";
-    case ExitKind::signal: return "signal";
-    case ExitKind::oom_killed: return "oom-killed";
-    case ExitKind::spawn_error: return "spawn-error";
+    case ExitKind::exited:
+      return "exited";
+    case ExitKind::signal:
+      return "signal";
+    case ExitKind::oom_killed:
+      return "oom-killed";
+    case ExitKind::spawn_error:
+      return "spawn-error";
   }
   return "?";
 }
 
 std::string ExitInfo::describe() const {
   switch (kind) {
-    case ExitKind::exited: return "exited " + std::to_string(code);
-    case ExitKind::signal: return "signal " + config::signal_name(signal);
-    case ExitKind::oom_killed: return "oom-killed";
-    case ExitKind::spawn_error: return "spawn error: " + detail;
+    case ExitKind::exited:
+      return "exited " + std::to_string(code);
+    case ExitKind::signal:
+      return "signal " + config::signal_name(signal);
+    case ExitKind::oom_killed:
+      return "oom-killed";
+    case ExitKind::spawn_error:
+      return "spawn error: " + detail;
   }
   return "?";
 }

@@ -22,7 +22,8 @@ const char* exit_kind_name(ExitKind kind);  // "exited", "signal", "oom-killed",
 
 // `spawn_error` is what the helper reported before exec, if anything; `oom_kills_during_run`
 // is how much the cgroup's oom_kill counter grew since the process started.
-ExitInfo classify_exit(long exit_status, int term_signal, const std::optional<std::string>& spawn_error,
+ExitInfo classify_exit(long exit_status, int term_signal,
+                       const std::optional<std::string>& spawn_error,
                        std::uint64_t oom_kills_during_run,
                        std::chrono::system_clock::time_point at);
 

@@ -38,7 +38,9 @@ Result<uv_pipe_t*> make_output_pipe(uv_loop_t* loop, int& write_end) {
   return pipe;
 }
 
-void close_pipe(uv_pipe_t* pipe) { close_and_delete(pipe); }
+void close_pipe(uv_pipe_t* pipe) {
+  close_and_delete(pipe);
+}
 
 std::string octal(mode_t mode) {
   char buffer[8];
@@ -71,7 +73,6 @@ struct FdGuard {
   }
 };
 
-
 // Fills stdio[1] and stdio[2] per the output settings: a pipe to the manager for a file (its
 // read end into `launch`, its write end into `guard`), the manager's own for inherit, none for
 // discard, and stdout's for a merged stderr.
@@ -79,8 +80,7 @@ Result<void> output_stdio(uv_loop_t* loop, const config::Program& program, Launc
                           FdGuard& guard, uv_stdio_container_t* stdio) {
   int stdout_fd = -1;  // what a merged stderr shares
   for (int stream = 1; stream <= 2; ++stream) {
-    const config::OutputSettings& out =
-        stream == 1 ? program.stdout_output : program.stderr_output;
+    const config::OutputSettings& out = stream == 1 ? program.stdout_output : program.stderr_output;
     switch (out.target) {
       case config::OutputTarget::file: {
         int write_end = -1;
@@ -223,8 +223,8 @@ Result<void> Launcher::send_signal(int pid, int signal) {
   // Only our own children, and only until they are reaped: the pid cannot be another's yet.
   if (!children_.count(pid)) return success();
   if (::kill(pid, signal) != 0 && errno != ESRCH)
-    return Error::from_errno(errno, "sending signal " + std::to_string(signal) + " to pid " +
-                                        std::to_string(pid));
+    return Error::from_errno(
+        errno, "sending signal " + std::to_string(signal) + " to pid " + std::to_string(pid));
   return success();
 }
 
@@ -332,7 +332,8 @@ Result<std::string> find_helper() {
   for (const auto& candidate : candidates)
     if (::access(candidate.c_str(), X_OK) == 0) return candidate;
   return Error{ENOENT, "the helper climits-exec was found neither beside the manager nor in " +
-                           std::string(CLIMITS_LIBEXEC_DIR) + " (reinstall the package, or "
+                           std::string(CLIMITS_LIBEXEC_DIR) +
+                           " (reinstall the package, or "
                            "build the climits-exec target)"};
 }
 

@@ -45,8 +45,8 @@ class ProcessLauncher {
   // Starts one run of `program` in the cgroup(s) whose procs files are `entry_files`;
   // `on_exit` is called on the loop when the process has ended (and was reaped).
   virtual Result<Launch> launch(const config::Program& program,
-                                const std::vector<std::string>& entry_files,
-                                ExitCallback on_exit, Gate gate = Gate::none) = 0;
+                                const std::vector<std::string>& entry_files, ExitCallback on_exit,
+                                Gate gate = Gate::none) = 0;
   // A held launch execs its program now. Should it be gone meanwhile, its exit follows.
   virtual void open_gate(int pid) = 0;
   // Sends `signal` to a process of ours that has not been reaped (ESRCH is not an error).

@@ -32,12 +32,12 @@ void Manager::clear_stale_cgroups() {
     std::size_t count = processes ? processes->size() : 0;
     auto removed = backend_.remove(name);
     if (removed)
-      spdlog::warn("removed cgroup {} left by a manager that did not shut down cleanly ({} "
-                   "process{} killed)",
-                   backend_.path_of(name), count, count == 1 ? "" : "es");
+      spdlog::warn(
+          "removed cgroup {} left by a manager that did not shut down cleanly ({} "
+          "process{} killed)",
+          backend_.path_of(name), count, count == 1 ? "" : "es");
     else
-      spdlog::error("cannot remove cgroup left by an earlier manager: {}",
-                    removed.error().message);
+      spdlog::error("cannot remove cgroup left by an earlier manager: {}", removed.error().message);
   }
 }
 
@@ -175,10 +175,18 @@ ReloadResult Manager::reload(const config::Config& next) {
     auto runner = std::move(current[change.name]);
     auto outcome = runner->reconfigure(program, change.parts);
     switch (outcome.group) {
-      case Reconfigured::unchanged: ++result.unchanged; break;
-      case Reconfigured::updated: result.updated.push_back(change.name); break;
-      case Reconfigured::restarted: result.restarted.push_back(change.name); break;
-      case Reconfigured::failed: result.failed.push_back({change.name, outcome.error}); break;
+      case Reconfigured::unchanged:
+        ++result.unchanged;
+        break;
+      case Reconfigured::updated:
+        result.updated.push_back(change.name);
+        break;
+      case Reconfigured::restarted:
+        result.restarted.push_back(change.name);
+        break;
+      case Reconfigured::failed:
+        result.failed.push_back({change.name, outcome.error});
+        break;
     }
     kept.push_back(std::move(runner));
   }

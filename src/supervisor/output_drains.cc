@@ -7,7 +7,9 @@
 
 namespace climits::supervisor {
 
-OutputDrains::~OutputDrains() { close_all(); }
+OutputDrains::~OutputDrains() {
+  close_all();
+}
 
 void OutputDrains::drain(uv_pipe_t* pipe, std::shared_ptr<LogFile> file) {
   auto it = open_.insert(open_.end(), Drain{pipe, std::move(file), this, {}});
@@ -58,9 +60,10 @@ std::size_t OutputDrains::close_all() {
       if (n <= 0) break;
     }
     if (!writers_gone)
-      spdlog::warn("{}: its output pipe to {} is still held open by a process that left its "
-                   "cgroup; no longer reading it",
-                   file.program(), file.path());
+      spdlog::warn(
+          "{}: its output pipe to {} is still held open by a process that left its "
+          "cgroup; no longer reading it",
+          file.program(), file.path());
     close(drain);
     ++closed;
   }

@@ -7,8 +7,8 @@
 
 #include <array>
 #include <cstddef>
-#include <memory>
 #include <list>
+#include <memory>
 
 #include "supervisor/output_log.h"
 

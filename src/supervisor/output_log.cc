@@ -38,7 +38,7 @@ bool LogFile::open() {
     warn_dropped(open_error_, 0);
     return false;
   }
-  struct stat info{};
+  struct stat info {};
   size_ = ::fstat(fd_, &info) == 0 ? static_cast<std::uint64_t>(info.st_size) : 0;
   return true;
 }
@@ -106,12 +106,12 @@ void LogFile::warn_dropped(int error, std::size_t length) {
       now - last_warning_ < kWarningInterval)
     return;
   last_warning_ = now;
-  spdlog::warn("{}: cannot write its output to {}: {}; dropping it ({} bytes so far; at most "
-               "one such warning a minute)",
-               program_, path_,
-               // ELOOP from O_NOFOLLOW reads "Too many levels of symbolic links": say what it is.
-               error == ELOOP ? "it is a symbolic link, which is refused" : std::strerror(error),
-               dropped_);
+  spdlog::warn(
+      "{}: cannot write its output to {}: {}; dropping it ({} bytes so far; at most "
+      "one such warning a minute)",
+      program_, path_,
+      // ELOOP from O_NOFOLLOW reads "Too many levels of symbolic links": say what it is.
+      error == ELOOP ? "it is a symbolic link, which is refused" : std::strerror(error), dropped_);
 }
 
 }  // namespace climits::supervisor

@@ -11,7 +11,9 @@
 namespace climits::supervisor {
 
 namespace {
-std::string seconds_text(std::chrono::milliseconds ms) { return config::format_duration(ms); }
+std::string seconds_text(std::chrono::milliseconds ms) {
+  return config::format_duration(ms);
+}
 
 // One random_device for every runner: constructing one probes the CPU (a VM exit under a
 // hypervisor) or opens /dev/urandom, which a start of thousands would pay per program.
@@ -45,10 +47,10 @@ cgroup::Emptier& ProgramRunner::emptier() {
   if (!emptier_)
     emptier_ = std::make_unique<cgroup::Emptier>(
         context_.loop, context_.backend, desired_.name, [this](std::size_t listed) {
-          spdlog::warn("{}: {} process{} still in its cgroup {} after SIGKILL (frozen, or stuck "
-                       "in the kernel: see /proc/PID/stat); still trying",
-                       desired_.name, listed, listed == 1 ? "" : "es",
-                       seconds_text(cgroup::kKillPatience));
+          spdlog::warn(
+              "{}: {} process{} still in its cgroup {} after SIGKILL (frozen, or stuck "
+              "in the kernel: see /proc/PID/stat); still trying",
+              desired_.name, listed, listed == 1 ? "" : "es", seconds_text(cgroup::kKillPatience));
         });
   return *emptier_;
 }
@@ -76,8 +78,7 @@ Result<void> ProgramRunner::prepare() {
   applied_ = limits;
   limits_pending_.reset();
   auto watcher = context_.backend.watch_oom(
-      context_.loop, desired_.name,
-      [this](std::uint64_t, std::uint64_t added) { on_oom(added); });
+      context_.loop, desired_.name, [this](std::uint64_t, std::uint64_t added) { on_oom(added); });
   if (!watcher) return watcher.error();
   oom_watcher_ = std::move(*watcher);
   // v1 warns before the victim is even picked: the earlier the replacement is staged, the
@@ -111,8 +112,7 @@ Result<void> ProgramRunner::apply_limits() {
     limits_pending_.reset();
     return success();
   }
-  auto applied =
-      context_.backend.apply(desired_.name, wanted, cgroup::Backend::Holds::anything);
+  auto applied = context_.backend.apply(desired_.name, wanted, cgroup::Backend::Holds::anything);
   std::string change = describe_change(applied_.value_or(cgroup::Limits{}), wanted);
   if (!applied) {
     // The kernel keeps what it had (v1 refuses a max below usage); the wish stays.
@@ -203,11 +203,19 @@ void ProgramRunner::arm_timer(State from, State to) {
   auto stopping = [](State s) { return s == State::stopping || s == State::restarting; };
   if (stopping(from) && stopping(to)) return;
   switch (to) {
-    case State::starting: timer_.start(desired_.start_settle); break;
-    case State::backoff: timer_.start(backoff_delay_); break;
+    case State::starting:
+      timer_.start(desired_.start_settle);
+      break;
+    case State::backoff:
+      timer_.start(backoff_delay_);
+      break;
     case State::stopping:
-    case State::restarting: timer_.start(desired_.stop.timeout); break;
-    default: timer_.stop(); break;
+    case State::restarting:
+      timer_.start(desired_.stop.timeout);
+      break;
+    default:
+      timer_.stop();
+      break;
   }
 }
 
@@ -221,17 +229,19 @@ void ProgramRunner::on_timer() {
       break;
     case State::stopping:
     case State::restarting:
-      post(Event::stop_timeout, "still running " + seconds_text(desired_.stop.timeout) +
-                                    " after " + config::signal_name(desired_.stop.signal) +
+      post(Event::stop_timeout, "still running " + seconds_text(desired_.stop.timeout) + " after " +
+                                    config::signal_name(desired_.stop.signal) +
                                     ": killing its cgroup");
       break;
-    default: break;
+    default:
+      break;
   }
 }
 
 void ProgramRunner::perform(Action action, const std::string& cause) {
   switch (action) {
-    case Action::none: break;
+    case Action::none:
+      break;
     case Action::reset_and_spawn:
       // An operator's start: the history and the count start again (docs/supervision.md).
       tracker_.reset();
@@ -261,11 +271,21 @@ void ProgramRunner::perform(Action action, const std::string& cause) {
       // libuv look at every child again; it costs nothing when nothing was lost.
       ::kill(::getpid(), SIGCHLD);
       break;
-    case Action::end_run: end_run(cause); break;
-    case Action::empty_cgroup: empty_then(0, Event::emptied_done, cause); break;
-    case Action::stage_replacement: stage_replacement(); break;
-    case Action::cancel_staged: cancel_staged(); break;
-    case Action::forget_staged: forget_staged(); break;
+    case Action::end_run:
+      end_run(cause);
+      break;
+    case Action::empty_cgroup:
+      empty_then(0, Event::emptied_done, cause);
+      break;
+    case Action::stage_replacement:
+      stage_replacement();
+      break;
+    case Action::cancel_staged:
+      cancel_staged();
+      break;
+    case Action::forget_staged:
+      forget_staged();
+      break;
   }
 }
 
@@ -339,8 +359,7 @@ void ProgramRunner::on_exit(std::int64_t exit_status, int term_signal) {
   std::uint64_t oom_now = oom_baseline_;
   if (auto count = context_.backend.oom_kill_count(desired_.name)) oom_now = *count;
   // One line per run, not one per refused fork: a fork bomb makes thousands a second.
-  if (auto hits = context_.backend.pids_limit_hits(desired_.name);
-      hits && *hits > pids_baseline_)
+  if (auto hits = context_.backend.pids_limit_hits(desired_.name); hits && *hits > pids_baseline_)
     spdlog::warn("{}: its pids limit ({}) refused {} fork{} during this run", desired_.name,
                  desired_.pids_max ? std::to_string(*desired_.pids_max) : "max",
                  *hits - pids_baseline_, *hits - pids_baseline_ == 1 ? "" : "s");
@@ -370,8 +389,8 @@ void ProgramRunner::end_run(const std::string& cause) {
     case RestartTracker::Decision::stay_down:
       cancel_staged();
       empty_then(0, Event::emptied_done, cause,
-                 std::string("; the restart policy (") + restart_policy_name(desired_.restart.policy) +
-                     ") leaves it down");
+                 std::string("; the restart policy (") +
+                     restart_policy_name(desired_.restart.policy) + ") leaves it down");
       break;
     case RestartTracker::Decision::give_up:
       cancel_staged();

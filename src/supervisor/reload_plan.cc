@@ -16,7 +16,9 @@ auto outputs(const config::Program& p) {
   return std::tie(p.stdout_output.target, p.stdout_output.automatic, p.stdout_output.path,
                   p.stderr_output.target, p.stderr_output.automatic, p.stderr_output.path);
 }
-auto limits(const config::Program& p) { return std::tie(p.memory, p.pids_max); }
+auto limits(const config::Program& p) {
+  return std::tie(p.memory, p.pids_max);
+}
 auto policy(const config::Program& p) {
   return std::tie(p.autostart, p.restart, p.start_settle, p.stop);
 }
@@ -56,14 +58,12 @@ Parts differing_parts(const config::Program& a, const config::Program& b) {
 
 cgroup::Limits desired_limits(const config::Program& program) {
   const config::MemorySettings& memory = program.memory;
-  return cgroup::Limits{
-      cgroup::MemoryLimits{memory.max, memory.high, memory.swap_max, memory.swappiness,
-                           memory.oom_group},
-      program.pids_max};
+  return cgroup::Limits{cgroup::MemoryLimits{memory.max, memory.high, memory.swap_max,
+                                             memory.swappiness, memory.oom_group},
+                        program.pids_max};
 }
 
-std::vector<ProgramChange> plan_reload(const config::Config& running,
-                                       const config::Config& next) {
+std::vector<ProgramChange> plan_reload(const config::Config& running, const config::Config& next) {
   // Maps, not Config::find: a reload of thousands of programs must stay linear.
   std::unordered_map<std::string_view, const config::Program*> before, after;
   for (const auto& program : running.programs) before.emplace(program.name, &program);

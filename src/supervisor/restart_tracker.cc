@@ -7,11 +7,14 @@ namespace climits::supervisor {
 
 bool policy_restarts(config::RestartPolicy policy, const ExitInfo& exit) {
   switch (policy) {
-    case config::RestartPolicy::always: return true;
+    case config::RestartPolicy::always:
+      return true;
     case config::RestartPolicy::on_failure:
       return exit.kind != ExitKind::exited || exit.code != 0;
-    case config::RestartPolicy::on_oom: return exit.kind == ExitKind::oom_killed;
-    case config::RestartPolicy::never: return false;
+    case config::RestartPolicy::on_oom:
+      return exit.kind == ExitKind::oom_killed;
+    case config::RestartPolicy::never:
+      return false;
   }
   return false;
 }
@@ -29,8 +32,7 @@ RestartTracker::Decision RestartTracker::after_exit(const ExitInfo& exit, Millis
   if (!policy_restarts(settings_.policy, exit)) return {Decision::stay_down};
   if (run_length >= settings_.reset_after) consecutive_ = 0;
   // A vector, not a deque: an empty deque allocates 576 bytes, for every program.
-  std::erase_if(recent_restarts_,
-                [&](Millis at) { return now - at >= settings_.limit.interval; });
+  std::erase_if(recent_restarts_, [&](Millis at) { return now - at >= settings_.limit.interval; });
   if (static_cast<int>(recent_restarts_.size()) >= settings_.limit.burst)
     return {Decision::give_up};
   recent_restarts_.push_back(now);

@@ -12,13 +12,17 @@ struct Cell {
 };
 
 constexpr Cell _ = {false, {State::stopped, Action::none}};
-constexpr Cell go(State next, Action action = Action::none) { return {true, {next, action}}; }
+constexpr Cell go(State next, Action action = Action::none) {
+  return {true, {next, action}};
+}
 
 using S = State;
 using A = Action;
 
 // The staged replacement's own events leave the state alone in every state.
-constexpr Cell forget(State s) { return go(s, A::forget_staged); }
+constexpr Cell forget(State s) {
+  return go(s, A::forget_staged);
+}
 
 // clang-format off
 // Rows: states in enum order. Columns: events in enum order.
@@ -42,13 +46,23 @@ constexpr Cell kTable[kStateCount][kEventCount] = {
 // clang-format on
 
 constexpr const char* kStateNames[kStateCount] = {
-    "stopped", "starting", "running", "backoff", "stopping",
-    "exited",  "fatal",    "stopping" /* restarting */, "stopping" /* ending */};
-constexpr const char* kEventNames[kEventCount] = {
-    "start",         "restart",       "settled",           "stop",
-    "kill",          "stop timeout",  "backoff elapsed",   "exit",
-    "cgroup empty (restart)", "cgroup empty (stay down)", "cgroup empty (start limit hit)",
-    "OOM notice",    "stage window over", "staged replacement exited"};
+    "stopped",  "starting", "running", "backoff",
+    "stopping", "exited",   "fatal",   "stopping" /* restarting */,
+    "stopping" /* ending */};
+constexpr const char* kEventNames[kEventCount] = {"start",
+                                                  "restart",
+                                                  "settled",
+                                                  "stop",
+                                                  "kill",
+                                                  "stop timeout",
+                                                  "backoff elapsed",
+                                                  "exit",
+                                                  "cgroup empty (restart)",
+                                                  "cgroup empty (stay down)",
+                                                  "cgroup empty (start limit hit)",
+                                                  "OOM notice",
+                                                  "stage window over",
+                                                  "staged replacement exited"};
 
 }  // namespace
 
@@ -61,13 +75,19 @@ std::optional<Transition> transition(State state, Event event) {
 State public_state(State state) {
   switch (state) {
     case State::restarting:
-    case State::ending: return State::stopping;
-    default: return state;
+    case State::ending:
+      return State::stopping;
+    default:
+      return state;
   }
 }
 
-const char* state_name(State state) { return kStateNames[static_cast<int>(state)]; }
-const char* event_name(Event event) { return kEventNames[static_cast<int>(event)]; }
+const char* state_name(State state) {
+  return kStateNames[static_cast<int>(state)];
+}
+const char* event_name(Event event) {
+  return kEventNames[static_cast<int>(event)];
+}
 
 std::optional<State> parse_state(const char* name) {
   // Only the public states have names of their own.
@@ -82,8 +102,10 @@ bool has_process(State state) {
     case State::running:
     case State::stopping:
     case State::restarting:
-    case State::ending: return true;
-    default: return false;
+    case State::ending:
+      return true;
+    default:
+      return false;
   }
 }
 

@@ -6,11 +6,11 @@
 // it holds about a program's life is a state here, never a flag beside the table.
 //
 //   stopped ──start──▶ starting ──settled──▶ running
-//      ▲                 │  ▲                  │ exited ─▶ ending ─(cgroup empty)─┬─ restart ─▶ backoff
-//      │                 │  └─backoff elapsed──┼──────────────────────────────────┤ done ────▶ exited
-//      │            stop │                     │ stop                             └─ give up ─▶ fatal
-//      │                 ▼                     ▼
-//      └─(cgroup empty)─ stopping ◀──stop── restarting ──(cgroup empty)─▶ starting
+//      ▲                 │  ▲                  │ exited ─▶ ending ─(cgroup empty)─┬─ restart ─▶
+//      backoff │                 │  └─backoff elapsed──┼──────────────────────────────────┤ done
+//      ────▶ exited │            stop │                     │ stop                             └─
+//      give up ─▶ fatal │                 ▼                     ▼ └─(cgroup empty)─ stopping
+//      ◀──stop── restarting ──(cgroup empty)─▶ starting
 //                        stop timeout: kill the cgroup
 //
 // Three states are steps between the ones an operator sees, and are shown by the name of the

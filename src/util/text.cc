@@ -16,7 +16,9 @@ std::optional<std::uint64_t> parse_u64(std::string_view text) {
   return value;
 }
 
-static bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+static bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
 
 std::vector<std::string> split_words(std::string_view text) {
   std::vector<std::string> words;

@@ -18,9 +18,13 @@ void Timer::start(std::chrono::milliseconds delay) {
   uv_timer_start(handle_, &Timer::fire, static_cast<std::uint64_t>(delay.count()), 0);
 }
 
-void Timer::stop() { uv_timer_stop(handle_); }
+void Timer::stop() {
+  uv_timer_stop(handle_);
+}
 
-bool Timer::active() const { return uv_is_active(reinterpret_cast<uv_handle_t*>(handle_)) != 0; }
+bool Timer::active() const {
+  return uv_is_active(reinterpret_cast<uv_handle_t*>(handle_)) != 0;
+}
 
 void Timer::fire(uv_timer_t* handle) noexcept {
   if (auto* self = static_cast<Timer*>(handle->data)) self->on_fire_();

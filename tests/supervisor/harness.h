@@ -33,8 +33,8 @@ class SupervisorHarness {
     backend_ = std::move(*opened);
     launcher_ = std::make_unique<supervisor::Launcher>(&loop_, CLIMITS_TEST_HELPER, 1024);
     manager_ = std::make_unique<supervisor::Manager>(&loop_, *backend_, *launcher_);
-    manager_->set_observer([this](const supervisor::ProgramRunner& runner,
-                                  supervisor::State from, supervisor::State to) {
+    manager_->set_observer([this](const supervisor::ProgramRunner& runner, supervisor::State from,
+                                  supervisor::State to) {
       transitions.push_back({runner.program().name, from, to, std::chrono::steady_clock::now()});
     });
   }
@@ -87,18 +87,20 @@ class SupervisorHarness {
 
   // The argv of the program's current process, once it is the program and not the helper
   // that execs it (on a slow machine `running` can come before the exec).
-  std::vector<std::string> program_argv(const std::string& name,
-                                        std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+  std::vector<std::string> program_argv(
+      const std::string& name, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
     std::vector<std::string> argv;
-    run_until([&] {
-      argv.clear();
-      auto pid = runner(name).status().pid;
-      if (!pid) return false;
-      std::ifstream in("/proc/" + std::to_string(*pid) + "/cmdline");
-      std::string word;
-      while (std::getline(in, word, '\0')) argv.push_back(word);
-      return !argv.empty() && argv.front() != CLIMITS_TEST_HELPER;
-    }, timeout);
+    run_until(
+        [&] {
+          argv.clear();
+          auto pid = runner(name).status().pid;
+          if (!pid) return false;
+          std::ifstream in("/proc/" + std::to_string(*pid) + "/cmdline");
+          std::string word;
+          while (std::getline(in, word, '\0')) argv.push_back(word);
+          return !argv.empty() && argv.front() != CLIMITS_TEST_HELPER;
+        },
+        timeout);
     return argv;
   }
 
@@ -126,6 +128,8 @@ class SupervisorHarness {
   config::Config config_;
 };
 
-inline std::string leaky() { return CLIMITS_TEST_LEAKY; }
+inline std::string leaky() {
+  return CLIMITS_TEST_LEAKY;
+}
 
 }  // namespace climits::test

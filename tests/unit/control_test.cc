@@ -1,5 +1,6 @@
 // The control protocol's pure parts: request parsing and validation, responses and the status
-// JSON (the field names and types of docs/control-protocol.md), the access decision, and climits-ctl's table.
+// JSON (the field names and types of docs/control-protocol.md), the access decision, and
+// climits-ctl's table.
 #include <doctest/doctest.h>
 
 #include <csignal>
@@ -208,8 +209,9 @@ TEST_CASE("responses") {
   refused.failed.push_back({"db", "limits not applied"});
   Json failed = reload_response(refused);
   CHECK(failed["ok"] == false);
-  CHECK(failed["error"] == "1 program could not be changed as the file asks: 1 added, 0 removed, "
-                           "0 restarted, 0 updated live, 2 unchanged, 1 failed");
+  CHECK(failed["error"] ==
+        "1 program could not be changed as the file asks: 1 added, 0 removed, "
+        "0 restarted, 0 updated live, 2 unchanged, 1 failed");
   CHECK(failed["failed"][0]["name"] == "db");
   CHECK(failed["failed"][0]["error"] == "limits not applied");
   CHECK(to_line(reload_refused("configuration not valid (2 errors)", {"a:1:2: x", "b"})) ==

@@ -79,7 +79,9 @@ void FakeKernel::signal(int pid, int sig) {
     return;
   }
   switch (p->behaviour.kind) {
-    case Behaviour::dies_on_signal: die(*p, 0, sig); break;
+    case Behaviour::dies_on_signal:
+      die(*p, 0, sig);
+      break;
     case Behaviour::ignores_term:
       if (sig == SIGKILL) die(*p, 0, sig);
       break;
@@ -180,16 +182,18 @@ int FakeKernel::find(const std::string& prefix, int from) const {
 }
 
 int FakeKernel::count(const std::string& prefix) const {
-  return static_cast<int>(std::count_if(journal.begin(), journal.end(), [&](const std::string& line) {
-    return line.rfind(prefix, 0) == 0;
-  }));
+  return static_cast<int>(
+      std::count_if(journal.begin(), journal.end(),
+                    [&](const std::string& line) { return line.rfind(prefix, 0) == 0; }));
 }
 
 // ---------------------------------------------------------------------------------------------
 // FakeBackend
 
 namespace {
-Error missing(const std::string& path) { return Error{ENOENT, path + ": No such file or directory"}; }
+Error missing(const std::string& path) {
+  return Error{ENOENT, path + ": No such file or directory"};
+}
 std::string bytes(const cgroup::ByteLimit& limit) {
   return limit ? std::to_string(*limit) : std::string("max");
 }
@@ -323,10 +327,9 @@ Result<supervisor::Launch> FakeLauncher::launch(const config::Program& program,
   auto found = behaviours_.find(program.name);
   Behaviour behaviour = found == behaviours_.end() ? Behaviour{} : found->second;
   bool held = gate == supervisor::Gate::held;
-  int pid = kernel_.spawn(program.name, behaviour, held,
-                          [this](int p, std::int64_t status, int signal) {
-                            reaped(p, status, signal);
-                          });
+  int pid =
+      kernel_.spawn(program.name, behaviour, held,
+                    [this](int p, std::int64_t status, int signal) { reaped(p, status, signal); });
   children_[pid] = Child{std::move(on_exit)};
   launches.push_back({program.name, gate, pid, program, entry_files});
   kernel_.journal.push_back("launch " + program.name + " " + std::to_string(pid) +
@@ -369,7 +372,8 @@ void FakeLauncher::reaped(int pid, std::int64_t exit_status, int term_signal) {
   if (!child.forgotten && child.on_exit) child.on_exit(pid, exit_status, term_signal);
 }
 
-std::vector<FakeLauncher::LaunchRecord> FakeLauncher::launches_of(const std::string& program) const {
+std::vector<FakeLauncher::LaunchRecord> FakeLauncher::launches_of(
+    const std::string& program) const {
   std::vector<LaunchRecord> found;
   for (const auto& record : launches)
     if (record.program == program) found.push_back(record);
@@ -400,7 +404,8 @@ bool run_loop_until(uv_loop_t* loop, const std::function<bool()>& done,
   uv_timer_t tick;
   uv_timer_init(loop, &tick);
   // The tick only bounds how long the test waits; the code under test never polls.
-  uv_timer_start(&tick, [](uv_timer_t*) {}, 5, 5);
+  uv_timer_start(
+      &tick, [](uv_timer_t*) {}, 5, 5);
   while (!done() && std::chrono::steady_clock::now() < deadline) uv_run(loop, UV_RUN_ONCE);
   uv_timer_stop(&tick);
   uv_close(reinterpret_cast<uv_handle_t*>(&tick), nullptr);
@@ -422,7 +427,9 @@ std::string program_yaml(const std::string& name, const std::string& extra) {
   return block;
 }
 
-LoopOwner::LoopOwner() { uv_loop_init(&loop_); }
+LoopOwner::LoopOwner() {
+  uv_loop_init(&loop_);
+}
 
 LoopOwner::~LoopOwner() {
   // Handles closed by the fakes and the manager are freed in their close callbacks.
@@ -441,8 +448,7 @@ spdlog::level::level_enum quiet_logs() {
 spdlog::level::level_enum g_level_before = spdlog::level::info;
 }  // namespace
 
-World::World(cgroup::Version version)
-    : kernel(&loop_), backend(kernel, version), launcher(kernel) {
+World::World(cgroup::Version version) : kernel(&loop_), backend(kernel, version), launcher(kernel) {
   g_level_before = quiet_logs();
   manager = std::make_unique<supervisor::Manager>(&loop_, backend, launcher);
   manager->set_observer([this](const supervisor::ProgramRunner& runner, supervisor::State from,
@@ -481,7 +487,8 @@ bool World::run_until(const std::function<bool()>& done, std::chrono::millisecon
 }
 
 void World::run_for(std::chrono::milliseconds duration) {
-  run_loop_until(&loop_, [] { return false; }, duration);
+  run_loop_until(
+      &loop_, [] { return false; }, duration);
 }
 
 supervisor::ProgramRunner& World::runner(const std::string& name) {

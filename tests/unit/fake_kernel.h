@@ -84,8 +84,8 @@ class FakeKernel {
     bool refuse_max_below_usage = false;
     std::uint64_t oom_kills = 0;
     std::uint64_t pids_events = 0;
-    std::vector<int> pids;     // listed in cgroup.procs, in joining order
-    int oom_eventfd = -1;      // ours; its duplicate belongs to the watcher
+    std::vector<int> pids;  // listed in cgroup.procs, in joining order
+    int oom_eventfd = -1;   // ours; its duplicate belongs to the watcher
   };
 
   explicit FakeKernel(uv_loop_t* loop);
@@ -148,9 +148,9 @@ class FakeKernel {
   std::map<std::string, Cgroup> cgroups_;
   std::map<int, Process> processes_;
   std::vector<Death> deaths_;
-  std::vector<int> held_;            // pids whose exit report waits for release_report()
-  std::vector<Death> held_deaths_;   // dead, out of their cgroup, not reported yet
-  std::vector<Death> released_;      // to report at the next delivery
+  std::vector<int> held_;           // pids whose exit report waits for release_report()
+  std::vector<Death> held_deaths_;  // dead, out of their cgroup, not reported yet
+  std::vector<Death> released_;     // to report at the next delivery
   Timer delivery_;
   int next_pid_ = 1000;
   std::vector<int> fds_;  // eventfds of ours, closed at the end
@@ -179,8 +179,7 @@ class FakeBackend final : public cgroup::Backend {
   Result<void> remove_empty(const std::string& program) override;
   Result<std::vector<std::string>> existing_programs() override;
   Result<std::unique_ptr<cgroup::OomWatcher>> watch_oom(
-      uv_loop_t* loop, const std::string& program,
-      cgroup::OomWatcher::Callback callback) override;
+      uv_loop_t* loop, const std::string& program, cgroup::OomWatcher::Callback callback) override;
 
   int kill_passes = 0;  // every call, empty or not
 

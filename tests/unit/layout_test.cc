@@ -7,8 +7,12 @@ using namespace climits::cgroup;
 
 namespace {
 
-bool with_memory(const std::string&) { return true; }
-bool without_memory(const std::string&) { return false; }
+bool with_memory(const std::string&) {
+  return true;
+}
+bool without_memory(const std::string&) {
+  return false;
+}
 
 // This machine's layout: v1 controllers, cgroup2 at /sys/fs/cgroup/unified without memory.
 const char* const kHybridMounts =
@@ -40,8 +44,8 @@ TEST_CASE("hybrid: memory on v1 wins over a cgroup2 mount without memory") {
 }
 
 TEST_CASE("unified: v2 with optional fields before the separator") {
-  auto layout = detect_layout_from(kUnifiedMounts,
-                                   "0::/system.slice/climits-manager.service\n", with_memory);
+  auto layout =
+      detect_layout_from(kUnifiedMounts, "0::/system.slice/climits-manager.service\n", with_memory);
   REQUIRE(layout.ok());
   CHECK(layout->version == Version::v2);
   CHECK(layout->memory.own_dir() == "/sys/fs/cgroup/system.slice/climits-manager.service");
@@ -61,16 +65,16 @@ TEST_CASE("no cgroup filesystem at all") {
 }
 
 TEST_CASE("a namespaced mount whose root is the manager's own cgroup") {
-  auto layout = detect_layout_from(
-      "30 20 0:30 /lxc/box /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n",
-      "5:memory:/lxc/box/inner\n", with_memory);
+  auto layout =
+      detect_layout_from("30 20 0:30 /lxc/box /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n",
+                         "5:memory:/lxc/box/inner\n", with_memory);
   REQUIRE(layout.ok());
   CHECK(layout->memory.own_dir() == "/sys/fs/cgroup/memory/inner");
 }
 
 TEST_CASE("mount points with escaped spaces") {
-  auto layout = detect_layout_from(
-      "30 20 0:30 / /mnt/my\\040cgroups rw - cgroup2 cgroup2 rw\n", "0::/a\n", with_memory);
+  auto layout = detect_layout_from("30 20 0:30 / /mnt/my\\040cgroups rw - cgroup2 cgroup2 rw\n",
+                                   "0::/a\n", with_memory);
   REQUIRE(layout.ok());
   CHECK(layout->memory.own_dir() == "/mnt/my cgroups/a");
 }

@@ -11,10 +11,18 @@ using config::RestartPolicy;
 
 namespace {
 const auto kAt = std::chrono::system_clock::time_point{};
-ExitInfo exited(int code) { return classify_exit(code, 0, std::nullopt, 0, kAt); }
-ExitInfo signaled(int sig) { return classify_exit(0, sig, std::nullopt, 0, kAt); }
-ExitInfo oom() { return classify_exit(0, SIGKILL, std::nullopt, 1, kAt); }
-ExitInfo spawn_error() { return classify_exit(127, 0, std::string("./x: No such file"), 0, kAt); }
+ExitInfo exited(int code) {
+  return classify_exit(code, 0, std::nullopt, 0, kAt);
+}
+ExitInfo signaled(int sig) {
+  return classify_exit(0, sig, std::nullopt, 0, kAt);
+}
+ExitInfo oom() {
+  return classify_exit(0, SIGKILL, std::nullopt, 1, kAt);
+}
+ExitInfo spawn_error() {
+  return classify_exit(127, 0, std::string("./x: No such file"), 0, kAt);
+}
 }  // namespace
 
 TEST_CASE("exit classification") {
@@ -92,11 +100,15 @@ TEST_CASE("more than burst restarts inside interval gives up, and the window sli
   s.limit = {3, Millis{1000}};
   RestartTracker t(s);
   CHECK(t.after_exit(exited(1), Millis{1}, Millis{0}, 0).what == RestartTracker::Decision::restart);
-  CHECK(t.after_exit(exited(1), Millis{1}, Millis{100}, 0).what == RestartTracker::Decision::restart);
-  CHECK(t.after_exit(exited(1), Millis{1}, Millis{200}, 0).what == RestartTracker::Decision::restart);
-  CHECK(t.after_exit(exited(1), Millis{1}, Millis{300}, 0).what == RestartTracker::Decision::give_up);
+  CHECK(t.after_exit(exited(1), Millis{1}, Millis{100}, 0).what ==
+        RestartTracker::Decision::restart);
+  CHECK(t.after_exit(exited(1), Millis{1}, Millis{200}, 0).what ==
+        RestartTracker::Decision::restart);
+  CHECK(t.after_exit(exited(1), Millis{1}, Millis{300}, 0).what ==
+        RestartTracker::Decision::give_up);
   // A second later the first restarts have left the window.
-  CHECK(t.after_exit(exited(1), Millis{1}, Millis{1150}, 0).what == RestartTracker::Decision::restart);
+  CHECK(t.after_exit(exited(1), Millis{1}, Millis{1150}, 0).what ==
+        RestartTracker::Decision::restart);
   t.reset();
   CHECK(t.consecutive() == 0);
   for (int i = 0; i < 3; ++i)
@@ -108,7 +120,8 @@ TEST_CASE("a clean exit under on-failure stays down and does not count") {
   config::RestartSettings s;
   s.limit = {1, Millis{1000}};
   RestartTracker t(s);
-  CHECK(t.after_exit(exited(0), Millis{1}, Millis{0}, 0).what == RestartTracker::Decision::stay_down);
+  CHECK(t.after_exit(exited(0), Millis{1}, Millis{0}, 0).what ==
+        RestartTracker::Decision::stay_down);
   CHECK(t.after_exit(exited(1), Millis{1}, Millis{1}, 0).what == RestartTracker::Decision::restart);
   CHECK(t.after_exit(exited(1), Millis{1}, Millis{2}, 0).what == RestartTracker::Decision::give_up);
 }

@@ -17,13 +17,22 @@ using S = State;
 using E = Event;
 using A = Action;
 
-constexpr S kStates[] = {S::stopped, S::starting, S::running, S::backoff,    S::stopping,
+constexpr S kStates[] = {S::stopped, S::starting, S::running,    S::backoff, S::stopping,
                          S::exited,  S::fatal,    S::restarting, S::ending};
-constexpr E kEvents[] = {E::start,           E::restart,       E::settled,
-                         E::stop,            E::kill,          E::stop_timeout,
-                         E::backoff_elapsed, E::exited,        E::emptied_restart,
-                         E::emptied_done,    E::emptied_give_up, E::oom_notice,
-                         E::stage_expired,   E::staged_exited};
+constexpr E kEvents[] = {E::start,
+                         E::restart,
+                         E::settled,
+                         E::stop,
+                         E::kill,
+                         E::stop_timeout,
+                         E::backoff_elapsed,
+                         E::exited,
+                         E::emptied_restart,
+                         E::emptied_done,
+                         E::emptied_give_up,
+                         E::oom_notice,
+                         E::stage_expired,
+                         E::staged_exited};
 static_assert(std::size(kStates) == kStateCount);
 static_assert(std::size(kEvents) == kEventCount);
 

@@ -18,9 +18,9 @@ TEST_CASE("sizes: bytes, powers of 1024 and max") {
 }
 
 TEST_CASE("sizes: everything else is refused") {
-  for (const char* bad : {"", "60Q", "-1", "-5M", "1.5G", " 60M", "60M ", "60MB", "M", "Max",
-                          "0x10", "+5", "99999999999999999999", "9223372036854775808",
-                          "8388608T", "1e6"})
+  for (const char* bad :
+       {"", "60Q", "-1", "-5M", "1.5G", " 60M", "60M ", "60MB", "M", "Max", "0x10", "+5",
+        "99999999999999999999", "9223372036854775808", "8388608T", "1e6"})
     CHECK_MESSAGE(!parse_size(bad).has_value(), bad);
   CHECK(parse_size("9223372036854775807") == ByteLimit{9223372036854775807ull});
   CHECK(parse_size("8388607T") == ByteLimit{8388607ull << 40});
@@ -80,7 +80,7 @@ TEST_CASE("durations print the way they are written") {
 
 TEST_CASE("sizes and durations: leading zeros count, up to 20 digits") {
   CHECK(parse_size("0004096") == ByteLimit{4096});
-  CHECK(parse_size("00000000000000000001k") == ByteLimit{1024});   // 20 digits
+  CHECK(parse_size("00000000000000000001k") == ByteLimit{1024});  // 20 digits
   CHECK_FALSE(parse_size("000000000000000000001k").has_value());  // 21
   CHECK(parse_size("1t") == ByteLimit{1ull << 40});
   CHECK(parse_size("3g") == ByteLimit{3ull << 30});
@@ -93,9 +93,9 @@ TEST_CASE("sizes and durations: leading zeros count, up to 20 digits") {
 }
 
 TEST_CASE("signals: every name that can stop a program") {
-  for (const char* name : {"HUP", "INT", "QUIT", "KILL", "USR1", "USR2", "TERM", "ABRT", "ALRM",
-                           "PWR", "SEGV", "BUS", "FPE", "ILL", "PIPE", "TRAP", "SYS", "XCPU",
-                           "XFSZ", "PROF", "VTALRM"}) {
+  for (const char* name :
+       {"HUP", "INT", "QUIT", "KILL", "USR1", "USR2", "TERM", "ABRT", "ALRM", "PWR",   "SEGV",
+        "BUS", "FPE", "ILL",  "PIPE", "TRAP", "SYS",  "XCPU", "XFSZ", "PROF", "VTALRM"}) {
     CHECK_MESSAGE(parse_signal(name).has_value(), name);
     CHECK(signal_name(*parse_signal(name)) == std::string("SIG") + name);
   }
