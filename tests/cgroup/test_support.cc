@@ -148,21 +148,6 @@ bool is_alive(pid_t pid) {
   return end != std::string::npos && end + 2 < stat->size() && (*stat)[end + 2] != 'Z';
 }
 
-bool run_loop_until(uv_loop_t* loop, const std::function<bool()>& done,
-                    std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  uv_timer_t tick;
-  uv_timer_init(loop, &tick);
-  // The tick only bounds how long the test waits; the code under test never polls.
-  uv_timer_start(
-      &tick, [](uv_timer_t*) {}, 5, 5);
-  while (!done() && std::chrono::steady_clock::now() < deadline) uv_run(loop, UV_RUN_ONCE);
-  uv_timer_stop(&tick);
-  uv_close(reinterpret_cast<uv_handle_t*>(&tick), nullptr);
-  uv_run(loop, UV_RUN_NOWAIT);
-  return done();
-}
-
 ExitWatch::ExitWatch(uv_loop_t* loop, pid_t pid) : pid_(pid) {
   pidfd_ = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
   if (pidfd_ < 0) throw std::runtime_error("pidfd_open failed");

@@ -11,6 +11,7 @@
 
 #include "cgroup/backend.h"
 #include "cgroup/layout.h"
+#include "tests/support/run_loop.h"
 
 namespace climits::test {
 
@@ -41,10 +42,6 @@ pid_t spawn_holding(const std::vector<std::string>& entry_files, std::size_t byt
 int wait_exit(pid_t pid);
 
 bool is_alive(pid_t pid);
-
-// Runs `loop` until `done()` or `timeout`; returns whether done() became true.
-bool run_loop_until(uv_loop_t* loop, const std::function<bool()>& done,
-                    std::chrono::milliseconds timeout);
 
 // Watches a child's exit on the loop through a pidfd; records the moment it became readable.
 class ExitWatch {

@@ -26,6 +26,7 @@
 #include "supervisor/manager.h"
 #include "supervisor/program_runner.h"
 #include "supervisor/state.h"
+#include "tests/support/run_loop.h"
 #include "util/uv_handle.h"
 
 namespace climits::fake {
@@ -250,9 +251,7 @@ class FakeLauncher final : public supervisor::ProcessLauncher {
   std::string failure_message_;
 };
 
-// Runs `loop` until `done()` or `timeout` (a hang guard, never a measurement).
-bool run_loop_until(uv_loop_t* loop, const std::function<bool()>& done,
-                    std::chrono::milliseconds timeout);
+using test::run_loop_until;
 
 // A `programs:` entry with quick timings; a key of `extra` replaces the default of that key.
 // Defaults: settle 10ms, stop timeout 50ms, restart on-failure with 10ms backoff (no jitter,
