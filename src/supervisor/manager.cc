@@ -8,8 +8,7 @@
 namespace climits::supervisor {
 
 Manager::Manager(uv_loop_t* loop, cgroup::Backend& backend, ProcessLauncher& launcher)
-    : loop_(loop),
-      backend_(backend),
+    : backend_(backend),
       context_{loop, backend, launcher,
                [this](const ProgramRunner& runner, State from, State to) {
                  on_transition(runner, from, to);

@@ -71,7 +71,6 @@ class Manager {
   void removed_at_shutdown(const std::string& name, const Result<void>& removed);
   void reindex();
 
-  uv_loop_t* loop_;
   cgroup::Backend& backend_;
   // Outlives the runners: at the end it reads what their pipes still hold, then closes them.
   OutputDrains drains_;
