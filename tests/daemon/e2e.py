@@ -184,13 +184,13 @@ def read_keyed(path, key):
     raise KeyError("%s has no %s" % (path, key))
 
 
-def _remove_tree(path):
+def remove_cgroup_tree(path):
     """Kill everything in a cgroup directory and its children and remove them all."""
     if not os.path.isdir(path):
         return
     for entry in os.scandir(path):
         if entry.is_dir(follow_symlinks=False):
-            _remove_tree(entry.path)
+            remove_cgroup_tree(entry.path)
     deadline = time.monotonic() + 10
     while True:
         pids = read_pids(os.path.join(path, "cgroup.procs"))
@@ -246,7 +246,7 @@ class Cgroups:
 
     def cleanup(self):
         for root in self.roots():
-            _remove_tree(root)
+            remove_cgroup_tree(root)
 
 
 # ---------------------------------------------------------------------------------------------
