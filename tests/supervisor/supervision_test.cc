@@ -334,14 +334,32 @@ TEST_SUITE("supervision-vm") {
   // put back to 0), so the main process does outlive the kill, as these tests need.
   std::string victim_is_a_child(const std::string& then = "exec sleep 60",
                                 const std::string& policy = "always") {
+    // The main shell must outlive the OOM kill. -1000 would exempt it, but lowering a score
+    // needs CAP_SYS_RESOURCE, which root lacks on these hosts (the kernel then sometimes picked
+    // sh as a second victim while leaky was torn down). So everything starts at 500 (see
+    // OomScore below), sh lowers itself to 0 (allowed: not below where it started), and leaky
+    // raises itself to 1000: leaky is the victim, then the staged helper (500), never sh.
     return program("worker",
-                   "[\"/bin/sh\", \"-c\", \"echo -1000 > /proc/self/oom_score_adj; "
-                   "(echo 0 > /proc/self/oom_score_adj; exec " +
+                   "[\"/bin/sh\", \"-c\", \"echo 0 > /proc/self/oom_score_adj; "
+                   "(echo 1000 > /proc/self/oom_score_adj; exec " +
                        leaky() + " 4 5); " + then + "\"]",
                    "    restart: {policy: " + policy +
                        ", backoff: {initial: 0, max: 0, jitter: 0}, "
                        "limit: {burst: 100, interval: 60s}}\n");
   }
+
+  // For the duration of a test, the manager (this process) and so every process it starts
+  // have an OOM score of 500; restored to what it was after. Raising one's own score needs no
+  // privilege, and it only matters inside the program's memory cgroup.
+  struct OomScore {
+    std::string before;
+    OomScore() {
+      std::ifstream in("/proc/self/oom_score_adj");
+      std::getline(in, before);
+      std::ofstream("/proc/self/oom_score_adj") << "500";
+    }
+    ~OomScore() { std::ofstream("/proc/self/oom_score_adj") << before; }
+  };
 
   // Processes of the program's cgroup that are still the helper (a staged replacement).
   std::size_t helpers_in(SupervisorHarness & h, const std::string& name) {
@@ -358,6 +376,7 @@ TEST_SUITE("supervision-vm") {
   }
 
   TEST_CASE("a staged replacement is cancelled when the OOM victim was not the main process") {
+    OomScore score;
     SupervisorHarness h;
     h.start(victim_is_a_child());
     REQUIRE(h.wait_for_state("worker", State::running));
@@ -380,6 +399,7 @@ TEST_SUITE("supervision-vm") {
   // needed. It is killed, and gone from the cgroup, before the program is said to have exited:
   // a program down with a dying helper still listed would be a lie (and, caught by CI, was).
   TEST_CASE("a staged replacement no run needs is gone from the cgroup when the state changes") {
+    OomScore score;
     SupervisorHarness h;
     h.start(victim_is_a_child("sleep 0.5; exit 0", "on-failure"));
     bool seen_staged = false;
@@ -401,6 +421,7 @@ TEST_SUITE("supervision-vm") {
   }
 
   TEST_CASE("a stop while a replacement is staged leaves nothing in the cgroup") {
+    OomScore score;
     SupervisorHarness h;
     h.start(victim_is_a_child());
     REQUIRE(h.run_until([&] { return h.runner("worker").status().oom_kills >= 1; }, 30s));
