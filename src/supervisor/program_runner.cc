@@ -146,7 +146,11 @@ Reconfigured ProgramRunner::reconfigure(const config::Program& desired, Parts ch
   }
   bool limits_were_pending = limits_pending_.has_value();
   if (auto applied = apply_limits(); !applied)
-    return {Reconfigured::failed, "limits not applied: " + *limits_pending_};
+    return {Reconfigured::failed,
+            "limits not applied: " + *limits_pending_ +
+                "; pending: tried again at every reload and before the next start "
+                "(climits-ctl restart " +
+                desired_.name + " applies it now)"};
   if (!changed.empty() || limits_were_pending) return {Reconfigured::updated, {}};
   return {Reconfigured::unchanged, {}};
 }
