@@ -208,15 +208,17 @@ void Launcher::exited(uv_process_t* handle, std::int64_t exit_status, int term_s
   if (on_exit) on_exit(pid, exit_status, term_signal);
 }
 
-void Launcher::open_gate(int pid) {
+bool Launcher::open_gate(int pid) {
   auto found = children_.find(pid);
-  if (found == children_.end() || found->second->gate_fd < 0) return;
+  if (found == children_.end() || found->second->gate_fd < 0) return false;
   Child& child = *found->second;
-  // One byte opens the gate. Should the helper be gone meanwhile, its exit comes next.
+  // One byte opens the gate. A helper already dead (the OOM killer may pick it at its gate)
+  // has closed the read end: EPIPE (SIGPIPE is ignored) says so before its exit is reported.
   char go = 1;
-  (void)!::write(child.gate_fd, &go, 1);
+  bool opened = ::write(child.gate_fd, &go, 1) == 1;
   ::close(child.gate_fd);
   child.gate_fd = -1;
+  return opened;
 }
 
 Result<void> Launcher::send_signal(int pid, int signal) {

@@ -47,8 +47,9 @@ class ProcessLauncher {
   virtual Result<Launch> launch(const config::Program& program,
                                 const std::vector<std::string>& entry_files, ExitCallback on_exit,
                                 Gate gate = Gate::none) = 0;
-  // A held launch execs its program now. Should it be gone meanwhile, its exit follows.
-  virtual void open_gate(int pid) = 0;
+  // A held launch execs its program now; false when it is gone already (killed at its gate,
+  // its exit not reported yet): it is then not the next run.
+  virtual bool open_gate(int pid) = 0;
   // Sends `signal` to a process of ours that has not been reaped (ESRCH is not an error).
   virtual Result<void> send_signal(int pid, int signal) = 0;
   // At the exit of `pid`: what its helper reported before exec (nothing if exec succeeded).
@@ -66,7 +67,7 @@ class Launcher final : public ProcessLauncher {
 
   Result<Launch> launch(const config::Program& program, const std::vector<std::string>& entry_files,
                         ExitCallback on_exit, Gate gate = Gate::none) override;
-  void open_gate(int pid) override;
+  bool open_gate(int pid) override;
   Result<void> send_signal(int pid, int signal) override;
   std::optional<std::string> take_spawn_error(int pid) override;
   void forget(int pid) override;

@@ -314,10 +314,7 @@ void ProgramRunner::spawn(const std::string& cause) {
     if (auto count = context_.backend.oom_kill_count(desired_.name)) oom_baseline_ = *count;
     if (auto hits = context_.backend.pids_limit_hits(desired_.name)) pids_baseline_ = *hits;
   }
-  if (staged_pid_ > 0) {
-    adopt_staged();
-    return;
-  }
+  if (staged_pid_ > 0 && adopt_staged()) return;
   auto launched = context_.launcher.launch(
       desired_, context_.backend.entry_files(desired_.name, desired_limits(desired_)),
       [this](int pid, std::int64_t status, int signal) { process_exited(pid, status, signal); });
@@ -457,15 +454,23 @@ void ProgramRunner::stage_replacement() {
   spdlog::debug("{}: replacement staged as pid {} at the OOM kill", desired_.name, staged_pid_);
 }
 
-void ProgramRunner::adopt_staged() {
+// False when the staged helper is gone already (killed at its gate, its exit still on the way):
+// it is forgotten, and the run starts the usual way.
+bool ProgramRunner::adopt_staged() {
   if (stage_timer_) stage_timer_->stop();
-  pid_ = staged_pid_;
-  last_pid_ = pid_;
+  int staged = staged_pid_;
   staged_pid_ = 0;
+  if (!context_.launcher.open_gate(staged)) {
+    context_.launcher.forget(staged);
+    spdlog::debug("{}: staged replacement pid {} died at its gate", desired_.name, staged);
+    return false;
+  }
+  pid_ = staged;
+  last_pid_ = pid_;
   started_at_ = now();
-  context_.launcher.open_gate(pid_);
   ++staged_runs_;
   spdlog::debug("{}: started pid {} (staged at the OOM kill)", desired_.name, pid_);
+  return true;
 }
 
 // Killed, not waited for here: the emptying that follows every run (or is under way) no longer

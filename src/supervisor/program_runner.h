@@ -111,7 +111,7 @@ class ProgramRunner {
                   const std::string& verdict_text = "");
   void on_oom(std::uint64_t added);
   void stage_replacement();
-  void adopt_staged();
+  bool adopt_staged();
   void cancel_staged();
   void forget_staged();
 

@@ -337,9 +337,11 @@ Result<supervisor::Launch> FakeLauncher::launch(const config::Program& program,
   return supervisor::Launch{pid};
 }
 
-void FakeLauncher::open_gate(int pid) {
+bool FakeLauncher::open_gate(int pid) {
   gates_opened.push_back(pid);
+  bool alive = kernel_.alive(pid);
   kernel_.open_gate(pid);
+  return alive;
 }
 
 Result<void> FakeLauncher::send_signal(int pid, int signal) {

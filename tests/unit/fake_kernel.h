@@ -209,7 +209,7 @@ class FakeLauncher final : public supervisor::ProcessLauncher {
                                     const std::vector<std::string>& entry_files,
                                     ExitCallback on_exit,
                                     supervisor::Gate gate = supervisor::Gate::none) override;
-  void open_gate(int pid) override;
+  bool open_gate(int pid) override;
   Result<void> send_signal(int pid, int signal) override;
   std::optional<std::string> take_spawn_error(int pid) override;
   void forget(int pid) override;
