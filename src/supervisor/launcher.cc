@@ -7,12 +7,15 @@
 #include <cerrno>
 #include <charconv>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <sstream>
 
 #include "build_info.h"
 #include "supervisor/identity.h"
+#include "util/file_io.h"
 #include "util/uv_handle.h"
 
 extern char** environ;
@@ -20,6 +23,36 @@ extern char** environ;
 namespace climits::supervisor {
 
 namespace {
+
+// True when `pid` has a fatal signal on its way or is past it: SIGKILL pending (the OOM
+// killer queues it before it counts the kill), or exiting (PF_EXITING), or a zombie. Such a
+// process may still hold its pipes open for a while (an OOM victim frees its memory first),
+// so a write to its gate alone does not tell. A process gone entirely is dying too.
+bool dying(int pid) {
+  std::string proc = "/proc/" + std::to_string(pid);
+  auto stat = read_file(proc + "/stat", 4096);
+  if (!stat) return true;
+  // After "(comm)": state, ppid, pgrp, session, tty_nr, tpgid, flags.
+  auto after_comm = stat->rfind(')');
+  if (after_comm == std::string::npos) return true;
+  std::istringstream fields(stat->substr(after_comm + 1));
+  char state = 0;
+  long skipped = 0;
+  unsigned long flags = 0;
+  fields >> state >> skipped >> skipped >> skipped >> skipped >> skipped >> flags;
+  constexpr unsigned long kExiting = 0x4;  // PF_EXITING (include/linux/sched.h)
+  if (!fields || state == 'Z' || state == 'X' || (flags & kExiting) != 0) return true;
+  auto status = read_file(proc + "/status", 16384);
+  if (!status) return true;
+  std::istringstream lines(*status);
+  std::string line;
+  constexpr unsigned long long kKill = 1ull << (SIGKILL - 1);
+  while (std::getline(lines, line)) {
+    if (line.rfind("SigPnd:", 0) != 0 && line.rfind("ShdPnd:", 0) != 0) continue;
+    if ((std::strtoull(line.c_str() + 7, nullptr, 16) & kKill) != 0) return true;
+  }
+  return false;
+}
 
 // A pipe for one output stream: the write end for the child, the read end as a uv_pipe_t.
 Result<uv_pipe_t*> make_output_pipe(uv_loop_t* loop, int& write_end) {
@@ -212,10 +245,11 @@ bool Launcher::open_gate(int pid) {
   auto found = children_.find(pid);
   if (found == children_.end() || found->second->gate_fd < 0) return false;
   Child& child = *found->second;
-  // One byte opens the gate. A helper already dead (the OOM killer may pick it at its gate)
-  // has closed the read end: EPIPE (SIGPIPE is ignored) says so before its exit is reported.
+  // One byte opens the gate. A helper the OOM killer picked at its gate is not opened: it is
+  // dying (see dying()), or dead with the read end closed (EPIPE; SIGPIPE is ignored), and
+  // its exit is still on the way.
   char go = 1;
-  bool opened = ::write(child.gate_fd, &go, 1) == 1;
+  bool opened = !dying(pid) && ::write(child.gate_fd, &go, 1) == 1;
   ::close(child.gate_fd);
   child.gate_fd = -1;
   return opened;

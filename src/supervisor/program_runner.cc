@@ -314,6 +314,8 @@ void ProgramRunner::spawn(const std::string& cause) {
     if (auto count = context_.backend.oom_kill_count(desired_.name)) oom_baseline_ = *count;
     if (auto hits = context_.backend.pids_limit_hits(desired_.name)) pids_baseline_ = *hits;
   }
+  // After the baseline: a staged replacement the OOM killer picks after open_gate() looked
+  // is counted in this run, and its exit is the OOM kill it is.
   if (staged_pid_ > 0 && adopt_staged()) return;
   auto launched = context_.launcher.launch(
       desired_, context_.backend.entry_files(desired_.name, desired_limits(desired_)),
@@ -449,6 +451,7 @@ void ProgramRunner::stage_replacement() {
     return;
   }
   staged_pid_ = launched->pid;
+  ++replacements_staged_;
   drain_output(*launched);  // its output goes where the next run's goes: it is the next run
   stage_timer().start(kStageWindow);
   spdlog::debug("{}: replacement staged as pid {} at the OOM kill", desired_.name, staged_pid_);

@@ -90,7 +90,8 @@ class ProgramRunner {
   const config::Program& program() const { return desired_; }
   const std::optional<std::string>& limits_pending() const { return limits_pending_; }
   ProgramStatus status() const;
-  // Runs that started from a replacement staged at an OOM kill (tests).
+  // Replacements staged at an OOM kill, and runs that started from one (tests).
+  int replacements_staged() const { return replacements_staged_; }
   int staged_runs() const { return staged_runs_; }
 
  private:
@@ -157,6 +158,7 @@ class ProgramRunner {
   int staged_pid_ = 0;
   // stage_timer(): the main process outlived the OOM kill, so it was not the victim.
   std::unique_ptr<Timer> stage_timer_;
+  int replacements_staged_ = 0;
   int staged_runs_ = 0;
 
   // Output files, kept across runs; null for streams that do not go to a file.

@@ -225,15 +225,14 @@ TEST_SUITE("supervision") {
     for (int i = 0; i < 20; ++i)
       programs += program("s" + std::to_string(i), "[sleep, \"60\"]", restart("always"));
     h.start(programs);
-    for (int i = 0; i < 20; ++i)
-      REQUIRE(h.program_argv("s" + std::to_string(i)).front() == "sleep");
+    for (int i = 0; i < 20; ++i) REQUIRE(h.program_argv("s" + std::to_string(i)).at(0) == "sleep");
     // Every helper has exec'd: the next launch closes their pipes, and only its own is open.
     auto before = h.runner("s0").status().pid;
     h.runner("s0").restart("test");
     REQUIRE(h.run_until(
         [&] { return h.state("s0") == State::running && h.runner("s0").status().pid != before; },
         10s));
-    REQUIRE(h.program_argv("s0").front() == "sleep");
+    REQUIRE(h.program_argv("s0").at(0) == "sleep");
     CHECK(h.launcher().open_status_pipes() <= 1);
   }
 
@@ -313,16 +312,19 @@ TEST_SUITE("supervision-vm") {
     SupervisorHarness h;
     h.start(program("leak", "[\"" + leaky() + "\", \"4\", \"5\"]",
                     "    restart: {policy: on-oom, backoff: {initial: 0, max: 0, jitter: 0}, "
-                    "limit: {burst: 100, interval: 60s}}\n"));
-    REQUIRE(h.run_until([&] { return h.runner("leak").status().restarts >= 3; }, 60s));
+                    "limit: {burst: 1000, interval: 60s}}\n"));
     auto& runner = h.runner("leak");
+    // The OOM event comes before the victim is gone, so most restarts are staged. Not all:
+    // the kernel may pick the waiting replacement as a second victim while the first is torn
+    // down (slow on a loaded host), and that restart starts the usual way. Every restart,
+    // staged or not, is of an OOM kill: on-oom never leaves the program down.
+    REQUIRE(h.run_until(
+        [&] { return runner.staged_runs() >= 2 || runner.status().state == State::exited; }, 120s));
+    CHECK(runner.status().state != State::exited);
     CHECK(runner.status().last_exit->kind == ExitKind::oom_killed);
-    // The OOM event comes before the victim is gone, so nearly every restart is staged; one
-    // whose exit is handled before its OOM count is read starts the usual way.
-    CHECK(runner.staged_runs() >= 2);
     CHECK(runner.staged_runs() <= runner.status().restarts);
     // A staged run is the program, and the only process of its cgroup.
-    REQUIRE(h.program_argv("leak").front() == leaky());
+    REQUIRE(h.program_argv("leak").at(0) == leaky());
     runner.stop("test");
     REQUIRE(h.wait_for_state("leak", State::stopped));
     CHECK(h.backend().processes("leak")->empty());
@@ -382,8 +384,9 @@ TEST_SUITE("supervision-vm") {
     REQUIRE(h.wait_for_state("worker", State::running));
     int main_pid = *h.runner("worker").status().pid;
     REQUIRE(h.run_until([&] { return h.runner("worker").status().oom_kills >= 1; }, 30s));
-    // Staged: the helper joins the cgroup a moment after its exec, and waits at its gate.
-    CHECK(h.run_until([&] { return helpers_in(h, "worker") == 1; }, 2s));
+    // Staged (the helper may be picked as a second victim while leaky is torn down, which
+    // is slow on a loaded host: so this counts stagings, not helpers seen in the cgroup).
+    CHECK(h.run_until([&] { return h.runner("worker").replacements_staged() >= 1; }, 30s));
     // The main process lives on: after the staging window the helper is gone, nothing else is.
     h.run_until([] { return false; }, 1500ms);
     auto status = h.runner("worker").status();
@@ -402,22 +405,18 @@ TEST_SUITE("supervision-vm") {
     OomScore score;
     SupervisorHarness h;
     h.start(victim_is_a_child("sleep 0.5; exit 0", "on-failure"));
-    bool seen_staged = false;
-    REQUIRE(h.run_until(
-        [&] {
-          if (helpers_in(h, "worker") == 1) seen_staged = true;
-          return h.state("worker") == State::exited;
-        },
-        30s));
+    REQUIRE(h.run_until([&] { return h.state("worker") == State::exited; }, 30s));
     CHECK(h.backend().processes("worker")->empty());
     auto status = h.runner("worker").status();
     CHECK(status.oom_kills >= 1);
     REQUIRE(status.last_exit.has_value());
     CHECK(status.last_exit->kind == ExitKind::exited);
     CHECK(h.runner("worker").staged_runs() == 0);
-    // v1 stages at the kernel's warning, before the kill: the helper is in well before sh
-    // exits. v2 stages after the kill, and in the emulated VM the helper may join late.
-    if (h.backend().version() == cgroup::Version::v1) CHECK(seen_staged);
+    // v1 stages at the kernel's warning, before the kill, so well before sh exits (the helper
+    // may still die first, a second victim of the same OOM). v2 stages after the kill, and in
+    // the emulated VM sh may exit before.
+    if (h.backend().version() == cgroup::Version::v1)
+      CHECK(h.runner("worker").replacements_staged() >= 1);
   }
 
   TEST_CASE("a stop while a replacement is staged leaves nothing in the cgroup") {
@@ -425,7 +424,8 @@ TEST_SUITE("supervision-vm") {
     SupervisorHarness h;
     h.start(victim_is_a_child());
     REQUIRE(h.run_until([&] { return h.runner("worker").status().oom_kills >= 1; }, 30s));
-    CHECK(h.run_until([&] { return helpers_in(h, "worker") == 1; }, 2s));
+    // Staged; usually still at its gate when the stop comes (a second OOM victim otherwise).
+    REQUIRE(h.run_until([&] { return h.runner("worker").replacements_staged() >= 1; }, 30s));
     h.runner("worker").stop("test");
     REQUIRE(h.wait_for_state("worker", State::stopped));
     CHECK(h.backend().processes("worker")->empty());
