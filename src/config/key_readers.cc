@@ -75,8 +75,8 @@ class ProgramReader {
                if (auto s = r_.string(v, "/opt/app")) p.directory = resolve(base_dir_, *s);
              }},
             {"environment", [&](const Located& v) { read_environment(v, p); }},
-            {"user", [&](const Located& v) { read_account(v, p.user, "user", "nobody"); }},
-            {"group", [&](const Located& v) { read_account(v, p.group, "group", "nogroup"); }},
+            {"user", [&](const Located& v) { read_account(v, p.user, sources_.user, "user"); }},
+            {"group", [&](const Located& v) { read_account(v, p.group, sources_.group, "group"); }},
             {"umask", [&](const Located& v) { read_umask(v, p); }},
             {"autostart", [&](const Located& v) { assign(p.autostart, r_.boolean(v)); }},
             {"memory", [&](const Located& v) { read_memory(v, p.memory); }},
@@ -160,8 +160,11 @@ class ProgramReader {
     });
   }
 
-  void read_account(const Located& v, std::optional<std::string>& target, const char* what,
-                    const char* example) {
+  // `user` or `group`; where it was given goes to `source`, for the check that it exists.
+  void read_account(const Located& v, std::optional<std::string>& target,
+                    std::optional<Located>& source, const std::string& what) {
+    source = v;
+    const char* example = what == "user" ? "nobody" : "nogroup";
     auto name = r_.string(v, example);
     if (!name) return;
     if (!is_account_name(*name)) {

@@ -15,6 +15,7 @@ namespace climits::config {
 struct KeySources {
   std::optional<Located> stdout_file, stderr_file;
   std::optional<Located> backoff_initial, backoff_max;
+  std::optional<Located> user, group;
 };
 
 // Reads the keys of one program (or of the defaults: section) onto `program`, which already

@@ -2,6 +2,7 @@
 
 #include <map>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "config/units.h"
@@ -14,6 +15,14 @@ void check_backoff(YamlReader& r, const Program& p, const KeySources& sources) {
   if (!at) return;
   r.error(*at, "max (" + format_duration(p.restart.backoff.max) + ") is below initial (" +
                    format_duration(p.restart.backoff.initial) + "); make max at least initial");
+}
+
+void resolve_accounts(YamlReader& r, AccountLookup& accounts, Program& p,
+                      const KeySources& sources) {
+  auto failed = resolve_identity(accounts, p);
+  if (!failed) return;
+  const auto& at = std::string_view(failed->key) == "user" ? sources.user : sources.group;
+  if (at) r.error(*at, failed->message);
 }
 
 void resolve_outputs(YamlReader& r, Config& config, const std::vector<Located>& locations,

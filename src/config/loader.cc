@@ -6,6 +6,7 @@
 #include <tuple>
 #include <vector>
 
+#include "config/accounts.h"
 #include "config/document.h"
 #include "config/key_readers.h"
 #include "config/key_rules.h"
@@ -57,6 +58,7 @@ class ConfigReader {
       KeySources sources;
       read_program(r_, base_dir_, *defaults, base, sources);
       check_backoff(r_, base, sources);
+      resolve_accounts(r_, accounts_, base, sources);
     }
     if (programs) {
       read_programs(*programs, base);
@@ -89,6 +91,7 @@ class ConfigReader {
         r_.error(value.key_at, value.path,
                  "missing required key \"command\" (e.g. command: [\"./app\", \"--verbose\"])");
       check_backoff(r_, program, sources);
+      resolve_accounts(r_, accounts_, program, sources);
       locations_.push_back(value);
       sources_.push_back(std::move(sources));
       config_.programs.push_back(std::move(program));
@@ -109,6 +112,7 @@ class ConfigReader {
   YamlReader r_;
   std::string base_dir_;
   Config config_;
+  AccountLookup accounts_;           // each user and group asked once per load
   std::vector<Located> locations_;   // per program, for errors found after reading
   std::vector<KeySources> sources_;  // per program, likewise
 };

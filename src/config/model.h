@@ -72,6 +72,27 @@ struct OutputSettings {
   bool operator==(const OutputSettings&) const = default;
 };
 
+// A user's passwd entry, as far as a program needs it: its environment (HOME, USER, LOGNAME,
+// SHELL, as systemd sets them) and its primary group.
+struct UserEntry {
+  std::string name;
+  gid_t gid = 0;
+  std::string home;
+  std::string shell;
+  bool operator==(const UserEntry&) const = default;
+};
+
+// Who a program runs as, resolved from `user` and `group` when the file is loaded
+// (config/accounts.h): starting a program then never waits on NSS, and the helper gets plain
+// numbers.
+struct Identity {
+  std::optional<uid_t> uid;  // unset: only the group changes
+  gid_t gid = 0;
+  std::vector<gid_t> groups;            // supplementary groups, set before the gid and the uid
+  std::optional<UserEntry> user_entry;  // none for a numeric uid without a passwd entry
+  bool operator==(const Identity&) const = default;
+};
+
 struct Program {
   std::string name;
   std::vector<std::string> command;  // command[0] is absolute, or a bare name looked up in PATH
@@ -79,6 +100,7 @@ struct Program {
   std::map<std::string, std::string> environment;  // added to the manager's environment
   std::optional<std::string> user;
   std::optional<std::string> group;
+  std::optional<Identity> identity;  // from user and group; none when neither is set
   std::optional<mode_t> umask;
   bool autostart = true;
   MemorySettings memory;

@@ -175,12 +175,12 @@ Result<void> helper_stdio(const std::string& name, Gate gate, FdGuard& guard,
 std::vector<std::string> helper_arguments(const std::string& helper_path,
                                           const config::Program& program,
                                           const std::vector<std::string>& entry_files,
-                                          const std::optional<Identity>& identity,
                                           rlim_t nofile_soft, Gate gate) {
   std::vector<std::string> args{helper_path};
   for (const auto& file : entry_files) args.insert(args.end(), {"--procs", file});
-  if (identity) {
-    auto identity_args = identity_arguments(*identity);
+  // Resolved when the configuration was loaded (config/accounts.h): no NSS call here.
+  if (program.identity) {
+    auto identity_args = identity_arguments(*program.identity);
     args.insert(args.end(), identity_args.begin(), identity_args.end());
   }
   if (program.umask) args.insert(args.end(), {"--umask", octal(*program.umask)});
@@ -278,10 +278,6 @@ void Launcher::forget(int pid) {
 Result<Launch> Launcher::launch(const config::Program& program,
                                 const std::vector<std::string>& entry_files, ExitCallback on_exit,
                                 Gate gate) {
-  // Names are resolved here, before anything is made: an unknown user fails the start
-  // without a fork, with the words the helper used to write.
-  auto identity = resolve_identity(program.user, program.group);
-  if (!identity) return identity.error();
   // Earlier helpers have exec'd by now, most of them: their pipes need not reach this fork.
   reports_.sweep();
   FdGuard guard;
@@ -308,8 +304,8 @@ Result<Launch> Launcher::launch(const config::Program& program,
     return with_descriptor_hint(pipes.error());
 
   std::vector<std::string> args =
-      helper_arguments(helper_path_, program, entry_files, *identity, nofile_soft_, gate);
-  std::vector<std::string> env = child_environment(base_environment_, program.environment);
+      helper_arguments(helper_path_, program, entry_files, nofile_soft_, gate);
+  std::vector<std::string> env = child_environment(base_environment_, program_environment(program));
 
   std::vector<char*> argv, envp;
   for (auto& arg : args) argv.push_back(arg.data());

@@ -10,7 +10,9 @@ namespace {
 
 // Each part as a tuple of references, compared whole.
 auto runs(const config::Program& p) {
-  return std::tie(p.command, p.directory, p.environment, p.user, p.group, p.umask);
+  // The identity too: a user whose passwd entry changed (its uid, groups or home) runs
+  // differently under the same name.
+  return std::tie(p.command, p.directory, p.environment, p.user, p.group, p.identity, p.umask);
 }
 auto outputs(const config::Program& p) {
   return std::tie(p.stdout_output.target, p.stdout_output.automatic, p.stdout_output.path,
@@ -31,7 +33,7 @@ auto rotation(const config::Program& p) {
 // bindings name all of them, so a field added to Program or OutputSettings stops the build
 // here until it is given a part.
 [[maybe_unused]] void every_field_has_a_part(const config::Program& program) {
-  [[maybe_unused]] const auto& [name, command, directory, environment, user, group, umask,
+  [[maybe_unused]] const auto& [name, command, directory, environment, user, group, identity, umask,
                                 autostart, memory, pids_max, restart, start_settle, stop,
                                 stdout_output, stderr_output] = program;
   [[maybe_unused]] const auto& [target, automatic, path, max_size, keep] = stdout_output;

@@ -41,6 +41,22 @@ programs:
     command: ["sleep", "{marker}"]
 """, [r'^{file}:5:18: manager\.control_group: group "no_such_group_xyz" does not exist',
       r'^{file}:9:3: programs: "bad name" is not a valid program name']),
+    "unknown_user_and_group": ("""\
+manager:
+  cgroup_root: {root}
+  control_socket: {socket}
+  log_dir: {logs}
+programs:
+  db:
+    command: ["sleep", "{marker}"]
+    user: no_such_user_xyz
+  web:
+    command: ["sleep", "{marker}"]
+    user: nobody
+    group: no_such_group_xyz
+""", [r'^{file}:8:11: programs\.db\.user: user "no_such_user_xyz" does not exist \(create it '
+      r'with `useradd --system no_such_user_xyz`, or name an existing user\)$',
+      r'^{file}:12:12: programs\.web\.group: group "no_such_group_xyz" does not exist']),
     "yaml_syntax": ("""\
 manager:
   cgroup_root: {root}
@@ -97,6 +113,9 @@ class ConfigErrorTest(e2e.DaemonTest):
 
     def test_bad_name_and_missing_group(self):
         self.check_case("bad_name_and_group")
+
+    def test_unknown_user_and_group(self):
+        self.check_case("unknown_user_and_group")
 
     def test_yaml_syntax_error(self):
         self.check_case("yaml_syntax")

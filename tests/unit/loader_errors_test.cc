@@ -291,6 +291,28 @@ TEST_CASE("errors: environment, user, group, umask") {
         std::string::npos);
 }
 
+TEST_CASE("errors: a user or group that does not exist, at the key that names it") {
+  CHECK(refused("programs:\n  p: {command: x, user: climits-no-such-user}\n") ==
+        "t.yaml:2:25: programs.p.user: user \"climits-no-such-user\" does not exist (create it "
+        "with `useradd --system climits-no-such-user`, or name an existing user)\n");
+  CHECK(refused("programs:\n  p: {command: x, user: nobody, group: climits-no-such-group}\n") ==
+        "t.yaml:2:40: programs.p.group: group \"climits-no-such-group\" does not exist (create it "
+        "with `groupadd --system climits-no-such-group`, or name an existing group)\n");
+  // Inherited from defaults: said once, where defaults: names it, not once per program.
+  CHECK(refused("defaults: {user: climits-no-such-user}\nprograms:\n  a: {command: x}\n"
+                "  b: {command: x, group: nogroup}\n") ==
+        "t.yaml:1:18: defaults.user: user \"climits-no-such-user\" does not exist (create it "
+        "with `useradd --system climits-no-such-user`, or name an existing user)\n");
+  // A program's own user replaces the defaults' one, which is still reported where it is.
+  CHECK(refused("defaults: {group: climits-no-such-group}\nprograms:\n"
+                "  a: {command: x, user: climits-no-such-user}\n")
+            .find("t.yaml:3:25: programs.a.user: user \"climits-no-such-user\" does not exist") !=
+        std::string::npos);
+  // Numeric ids need no entry (a container's uid, a user made by the program's package later).
+  CHECK(accepted(load("programs:\n  p: {command: x, user: 2999999999, group: 2999999999}\n"))
+            .programs.size() == 1);
+}
+
 TEST_CASE("errors: manager settings") {
   CHECK(refused("manager: {cgroup_root: cg}\nprograms: {}\n") ==
         "t.yaml:1:24: manager.cgroup_root: \"cg\" is not auto or an absolute path without \"..\" "

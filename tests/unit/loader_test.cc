@@ -1,6 +1,8 @@
 // The configuration read into the model: every key, defaults, inheritance, paths.
 #include <doctest/doctest.h>
 
+#include <grp.h>
+#include <pwd.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -111,6 +113,68 @@ TEST_CASE("program: command, directory, environment, user, group, umask, autosta
   CHECK(p.group == "65534");
   CHECK(p.umask == mode_t{027});
   CHECK_FALSE(p.autostart);
+}
+
+TEST_CASE("program: user and group are resolved when the file is loaded") {
+  // What the passwd and group databases say here, looked up the same way.
+  const passwd* nobody = ::getpwnam("nobody");
+  REQUIRE(nobody != nullptr);
+  const uid_t nobody_uid = nobody->pw_uid;
+  const gid_t nobody_gid = nobody->pw_gid;
+  const std::string home = nobody->pw_dir, shell = nobody->pw_shell;
+  const group* nogroup = ::getgrnam("nogroup");
+  REQUIRE(nogroup != nullptr);
+  const gid_t nogroup_gid = nogroup->gr_gid;
+
+  SUBCASE("a user brings its passwd entry and its groups") {
+    auto result = program_with("    user: nobody\n");
+    const Program& p = only_program(result);
+    REQUIRE(p.identity.has_value());
+    CHECK(p.identity->uid == nobody_uid);
+    CHECK(p.identity->gid == nobody_gid);
+    CHECK(p.identity->groups == std::vector<gid_t>{nobody_gid});
+    REQUIRE(p.identity->user_entry.has_value());
+    CHECK(p.identity->user_entry->name == "nobody");
+    CHECK(p.identity->user_entry->home == home);
+    CHECK(p.identity->user_entry->shell == shell);
+  }
+  SUBCASE("a group replaces the user's primary group") {
+    auto result = program_with("    user: nobody\n    group: \"0\"\n");
+    const Program& p = only_program(result);
+    REQUIRE(p.identity.has_value());
+    CHECK(p.identity->uid == nobody_uid);
+    CHECK(p.identity->gid == 0);
+  }
+  SUBCASE("a group alone changes only the group") {
+    auto result = program_with("    group: nogroup\n");
+    const Program& p = only_program(result);
+    REQUIRE(p.identity.has_value());
+    CHECK(!p.identity->uid.has_value());
+    CHECK(p.identity->gid == nogroup_gid);
+    CHECK(p.identity->groups == std::vector<gid_t>{nogroup_gid});
+    CHECK(!p.identity->user_entry.has_value());
+  }
+  SUBCASE("a numeric uid without an entry keeps the manager's group and has no entry") {
+    auto result = program_with("    user: 2999999999\n");
+    const Program& p = only_program(result);
+    REQUIRE(p.identity.has_value());
+    CHECK(p.identity->uid == static_cast<uid_t>(2999999999u));
+    CHECK(p.identity->gid == ::getgid());
+    CHECK(!p.identity->user_entry.has_value());
+  }
+  SUBCASE("inherited from defaults, like the names") {
+    auto result =
+        load("defaults: {user: nobody}\nprograms:\n  a: {command: x}\n  b: {command: x}\n");
+    const Config& config = accepted(result);
+    for (const Program& p : config.programs) {
+      REQUIRE(p.identity.has_value());
+      CHECK(p.identity->uid == nobody_uid);
+    }
+  }
+  SUBCASE("neither: no identity, the manager's own") {
+    auto result = program_with("");
+    CHECK(!only_program(result).identity.has_value());
+  }
 }
 
 TEST_CASE("program: umask forms") {
