@@ -6,6 +6,7 @@
 #include <csignal>
 
 #include "config/units.h"
+#include "supervisor/daemonized.h"
 #include "util/text.h"
 
 namespace climits::supervisor {
@@ -26,6 +27,19 @@ unsigned jitter_seed() {
 // an OOM victim takes milliseconds; a main process still alive after this was not the victim
 // (or, on v1, reclaim averted the kill after the warning).
 constexpr std::chrono::milliseconds kStageWindow{1000};
+
+// A main process that exited 0 while it settled and left processes behind has daemonized; the
+// emptying that ends the run kills them, which without a word looks like a program that did
+// nothing (daemonized.h). Listing the cgroup is one small file read; a cgroup that cannot be
+// read only loses the hint.
+void warn_if_daemonized(cgroup::Backend& backend, const config::Program& program, pid_t spare) {
+  auto listed = backend.processes(program.name);
+  if (!listed) return;
+  std::size_t left = 0;
+  for (pid_t pid : *listed)
+    if (pid != spare) ++left;
+  if (left > 0) spdlog::warn("{}", daemonized_warning(program, left));
+}
 }  // namespace
 
 ProgramRunner::ProgramRunner(RunnerContext& context, config::Program desired)
@@ -369,6 +383,8 @@ void ProgramRunner::on_exit(std::int64_t exit_status, int term_signal) {
   run_length_ = now() - started_at_;
   last_exit_ = classify_exit(exit_status, term_signal, spawn_error, oom_now - oom_baseline_,
                              std::chrono::system_clock::now());
+  if (state_ == State::starting && last_exit_->kind == ExitKind::exited && last_exit_->code == 0)
+    warn_if_daemonized(context_.backend, desired_, staged_pid_);
   post(Event::exited, "pid " + std::to_string(pid) + " " + last_exit_->describe() + " after " +
                           seconds_text(run_length_));
 }
