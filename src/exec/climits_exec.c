@@ -7,7 +7,7 @@
  *
  * 1. writes its own pid into every --procs file (cgroup.procs of each hierarchy);
  * 2. drops privileges in the only safe order: supplementary groups, gid, uid (numbers: the
- *    manager resolves user and group names, src/supervisor/identity.h);
+ *    manager resolves user and group names at load, src/config/accounts.h);
  * 3. umask, working directory, the soft file limit (the manager raises its own; programs
  *    get the usual one back);
  * 4. with --gate, waits for one byte on FD: a replacement staged at an OOM kill waits there,
