@@ -1,14 +1,27 @@
 #!/usr/bin/env bash
 # Installs the Debian packages needed to build, test and run climits-manager; a no-op when
 # they are all present. Debian 12, as root (or with sudo).
+#   scripts/install-deps.sh          everything: build, tests, VMs, bench, package, hardening
+#   scripts/install-deps.sh --demo   only what building the binaries and running the demo needs
+#                                    (the README's first command: no qemu, clang, lintian, …)
 set -euo pipefail
 
-packages=(
-  # build
+case "${1:-}" in
+  "") only_demo=0 ;;
+  --demo) only_demo=1 ;;
+  *) echo "install-deps: unknown option $1 (use --demo, or nothing for everything)" >&2; exit 2 ;;
+esac
+
+# The binaries (climits-manager, climits-ctl, climits-exec) and the demo's leaky.
+demo_packages=(
   g++ cmake make pkg-config
-  libyaml-cpp-dev libuv1-dev libspdlog-dev libfmt-dev doctest-dev libcli11-dev nlohmann-json3-dev
+  libyaml-cpp-dev libuv1-dev libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev
   # climits-exec, the per-start helper, is linked statically against musl (CMakeLists.txt)
   musl-tools
+)
+test_packages=(
+  # the unit tests
+  doctest-dev
   # tests: schema validation, the cgroup v2 VM (qemu under TCG, busybox initramfs), and the
   # load for scripts/loaded-test.sh
   python3 python3-jsonschema python3-yaml
@@ -24,6 +37,9 @@ packages=(
   # the formatting check (ctest -L format, scripts/check-format.sh)
   clang-format-14
 )
+
+packages=("${demo_packages[@]}")
+[ "$only_demo" = 1 ] || packages+=("${test_packages[@]}")
 
 missing=()
 for package in "${packages[@]}"; do

@@ -12,13 +12,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-scripts/build.sh
+# BUILD_TESTING=ON: a build directory the demo configured (without the tests) gets them now.
+scripts/build.sh -DBUILD_TESTING=ON
 status=0
 (cd "${BUILD_DIR:-build}" && ctest --output-on-failure --parallel 2 "$@") || status=$?
 
 if [ "${CLIMITS_HARDENING:-1}" != 0 ]; then
   echo "== hardening build: clang, ASan+UBSan, libFuzzer (build-hardening/)"
-  BUILD_DIR=build-hardening scripts/build.sh \
+  BUILD_DIR=build-hardening scripts/build.sh -DBUILD_TESTING=ON \
     -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
     -DCLIMITS_SANITIZE=ON -DCLIMITS_FUZZ=ON \
     -DCLIMITS_FUZZ_SECONDS="${CLIMITS_FUZZ_SECONDS:-60}"
