@@ -121,7 +121,8 @@ ACCOUNT = r"^(?:[a-z_][a-z0-9_.-]{0,31}\$?|[0-9]{1,10})$"   # loader.cc is_accou
 
 def account(what, example, default_text):
     return {
-        "description": f"The {what} to run the program as: a name or a numeric id. "
+        "description": f"The {what} to run the program as: a name or a numeric id. A name "
+                       f"must exist on the host when the file is loaded (a number need not). "
                        f"Default: {default_text}.",
         "anyOf": [
             {"type": "string", "pattern": ACCOUNT},
