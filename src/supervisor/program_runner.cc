@@ -451,8 +451,9 @@ void ProgramRunner::on_oom(std::uint64_t added) {
   else if (!oom_log_timer().active())
     oom_log_timer().start(oom_logged_at_ + kOomLogInterval - now());
   post(Event::oom_notice, "OOM kill");
-  // The policy acts on every kill; a main process that was itself the victim is on its way
-  // out, and the table ignores these events once its exit is handled.
+  // The policy is for kills of other processes: a main process that was the victim has its
+  // SIGKILL by the time the kill is counted, and its exit, on the way, is the OOM kill.
+  if (pid_ == 0 || context_.launcher.dying(pid_)) return;
   switch (desired_.memory.oom_policy) {
     case config::OomPolicy::continue_:
       break;
