@@ -224,10 +224,20 @@ def program_properties():
                     "description": "cgroup v1 only (memory.swappiness); ignored with a warning "
                                    "on v2. Default: the parent cgroup's.",
                 },
+                "oom_policy": {
+                    "enum": ["continue", "stop", "kill"], "default": "stop",
+                    "description": "What an OOM kill of any process in the cgroup does while "
+                                   "the main process lives (systemd's OOMPolicy): continue "
+                                   "counts and logs it; stop stops the program gracefully and "
+                                   "its exit is an OOM kill (so on-oom restarts it); kill kills "
+                                   "the whole cgroup at once (v2 memory.oom.group; v1 the "
+                                   "manager, at the OOM event).",
+                },
                 "oom_group": {
                     "type": "boolean", "default": False,
-                    "description": "cgroup v2 only (memory.oom.group): an OOM kill takes the "
-                                   "whole cgroup. Ignored with a warning on v1.",
+                    "description": "The first release's spelling of oom_policy: kill (true); "
+                                   "false changes nothing; true beside another oom_policy is "
+                                   "an error.",
                 },
             },
         },

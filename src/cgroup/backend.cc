@@ -67,9 +67,6 @@ std::vector<IgnoredSetting> settings_ignored_on(Version version, const MemoryLim
     ignored.push_back({"memory.swappiness", Version::v1,
                        "memory.swappiness is cgroup v1 only; cgroup v2 has no per-cgroup "
                        "swappiness, ignored"});
-  if (version == Version::v1 && memory.oom_group)
-    ignored.push_back({"memory.oom_group", Version::v2,
-                       "memory.oom_group is cgroup v2 only; ignored on cgroup v1"});
   return ignored;
 }
 

@@ -187,6 +187,8 @@ class ProgramReader {
   }
 
   void read_memory(const Located& v, MemorySettings& m) {
+    bool policy_set = false;
+    std::optional<Located> group_true;
     r_.read_mapping(
         v,
         {
@@ -194,8 +196,25 @@ class ProgramReader {
             {"high", [&](const Located& s) { assign(m.high, r_.size(s, kMinPlainBytes)); }},
             {"swap_max", [&](const Located& s) { assign(m.swap_max, r_.size(s, 0)); }},
             {"swappiness", [&](const Located& s) { assign(m.swappiness, r_.integer(s, 0, 100)); }},
-            {"oom_group", [&](const Located& s) { assign(m.oom_group, r_.boolean(s)); }},
+            {"oom_policy",
+             [&](const Located& s) {
+               if (auto i = r_.choice(s, kOomPolicyNames, "an OOM policy")) {
+                 m.oom_policy = static_cast<OomPolicy>(*i);
+                 policy_set = true;
+               }
+             }},
+            {"oom_group",
+             [&](const Located& s) {
+               if (auto group = r_.boolean(s); group && *group) group_true.emplace(s);
+             }},
         });
+    // The first release's key: `oom_group: true` is `oom_policy: kill` (false changes nothing).
+    if (!group_true) return;
+    if (policy_set && m.oom_policy != OomPolicy::kill)
+      r_.error(*group_true, std::string("true means oom_policy: kill, but oom_policy is ") +
+                                oom_policy_name(m.oom_policy) + " (keep one of the two)");
+    else
+      m.oom_policy = OomPolicy::kill;
   }
 
   void read_pids_max(const Located& v, Program& p) {

@@ -17,12 +17,17 @@ using Duration = std::chrono::milliseconds;
 // A byte count where nullopt means "max" (no limit). An absent key means the same.
 using ByteLimit = std::optional<std::uint64_t>;
 
+// What an OOM kill of any process in the cgroup does while the main process lives (SPEC §13,
+// systemd's OOMPolicy): count it; stop the program gracefully; kill the whole cgroup. Under
+// stop and kill, the run's exit is classified an OOM kill, whatever its status.
+enum class OomPolicy { continue_, stop, kill };
+
 struct MemorySettings {
   ByteLimit max;
   ByteLimit high;
   ByteLimit swap_max;
-  std::optional<int> swappiness;  // cgroup v1 only; absent = inherit the parent's
-  bool oom_group = false;         // cgroup v2 only
+  std::optional<int> swappiness;           // cgroup v1 only; absent = inherit the parent's
+  OomPolicy oom_policy = OomPolicy::stop;  // `oom_group: true` in the file is `kill`
   bool operator==(const MemorySettings&) const = default;
 };
 

@@ -137,6 +137,10 @@ std::string format_duration(Duration duration) {
   return std::to_string(ms) + "ms";
 }
 
+const char* oom_policy_name(OomPolicy policy) {
+  return kOomPolicyNames[static_cast<std::size_t>(policy)];
+}
+
 const char* restart_policy_name(RestartPolicy policy) {
   return kRestartPolicyNames[static_cast<std::size_t>(policy)];
 }

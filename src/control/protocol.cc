@@ -180,7 +180,9 @@ Json status_json(const supervisor::ProgramStatus& status) {
   if (status.last_exit) {
     const auto& exit = *status.last_exit;
     using supervisor::ExitKind;
-    bool by_signal = exit.kind == ExitKind::signal || exit.kind == ExitKind::oom_killed;
+    // An OOM kill under oom_policy stop or kill may end with the main process's own exit code.
+    bool by_signal =
+        exit.kind == ExitKind::signal || (exit.kind == ExitKind::oom_killed && exit.signal != 0);
     program["last_exit"] = Json{
         {"kind", supervisor::exit_kind_name(exit.kind)},
         {"code", by_signal ? Json(nullptr) : Json(exit.code)},
@@ -194,6 +196,8 @@ Json status_json(const supervisor::ProgramStatus& status) {
   program["cgroup"] = status.cgroup;
   // The second part's fields (docs/control-protocol.md) follow the first release's.
   program["limits_pending"] = status.limits_pending ? Json(*status.limits_pending) : Json(nullptr);
+  program["last_oom_at"] =
+      status.last_oom_at ? Json(iso8601_utc(*status.last_oom_at)) : Json(nullptr);
   return program;
 }
 

@@ -24,11 +24,10 @@ namespace climits::supervisor {
 
 namespace {
 
-// True when `pid` has a fatal signal on its way or is past it: SIGKILL pending (the OOM
-// killer queues it before it counts the kill), or exiting (PF_EXITING), or a zombie. Such a
-// process may still hold its pipes open for a while (an OOM victim frees its memory first),
-// so a write to its gate alone does not tell. A process gone entirely is dying too.
-bool dying(int pid) {
+// SIGKILL pending (the OOM killer queues it before it counts the kill), or exiting
+// (PF_EXITING), or a zombie, or gone. Such a process may still hold its pipes open for a while
+// (an OOM victim frees its memory first), so a write to its gate alone does not tell.
+bool process_dying(int pid) {
   std::string proc = "/proc/" + std::to_string(pid);
   auto stat = read_file(proc + "/stat", 4096);
   if (!stat) return true;
@@ -246,13 +245,17 @@ bool Launcher::open_gate(int pid) {
   if (found == children_.end() || found->second->gate_fd < 0) return false;
   Child& child = *found->second;
   // One byte opens the gate. A helper the OOM killer picked at its gate is not opened: it is
-  // dying (see dying()), or dead with the read end closed (EPIPE; SIGPIPE is ignored), and
+  // dying (see process_dying()), or dead with the read end closed (EPIPE; SIGPIPE is ignored), and
   // its exit is still on the way.
   char go = 1;
-  bool opened = !dying(pid) && ::write(child.gate_fd, &go, 1) == 1;
+  bool opened = !process_dying(pid) && ::write(child.gate_fd, &go, 1) == 1;
   ::close(child.gate_fd);
   child.gate_fd = -1;
   return opened;
+}
+
+bool Launcher::dying(int pid) {
+  return !children_.count(pid) || process_dying(pid);
 }
 
 Result<void> Launcher::send_signal(int pid, int signal) {

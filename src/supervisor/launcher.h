@@ -50,6 +50,9 @@ class ProcessLauncher {
   // A held launch execs its program now; false when it is gone already (killed at its gate,
   // its exit not reported yet): it is then not the next run.
   virtual bool open_gate(int pid) = 0;
+  // Whether a process of ours has a fatal signal on its way or is past it (exiting, a zombie,
+  // gone): the OOM killer's victim is, from the moment its kill is counted.
+  virtual bool dying(int pid) = 0;
   // Sends `signal` to a process of ours that has not been reaped (ESRCH is not an error).
   virtual Result<void> send_signal(int pid, int signal) = 0;
   // At the exit of `pid`: what its helper reported before exec (nothing if exec succeeded).
@@ -68,6 +71,7 @@ class Launcher final : public ProcessLauncher {
   Result<Launch> launch(const config::Program& program, const std::vector<std::string>& entry_files,
                         ExitCallback on_exit, Gate gate = Gate::none) override;
   bool open_gate(int pid) override;
+  bool dying(int pid) override;
   Result<void> send_signal(int pid, int signal) override;
   std::optional<std::string> take_spawn_error(int pid) override;
   void forget(int pid) override;

@@ -40,6 +40,10 @@ void warn_if_daemonized(cgroup::Backend& backend, const config::Program& program
     if (pid != spare) ++left;
   if (left > 0) spdlog::warn("{}", daemonized_warning(program, left));
 }
+
+// At most one OOM line per program per interval: a worker OOM-killed hundreds of times a
+// second must not flood the log (SPEC §13).
+constexpr std::chrono::milliseconds kOomLogInterval{1000};
 }  // namespace
 
 ProgramRunner::ProgramRunner(RunnerContext& context, config::Program desired)
@@ -74,6 +78,13 @@ Timer& ProgramRunner::stage_timer() {
     stage_timer_ = std::make_unique<Timer>(
         context_.loop, [this] { post(Event::stage_expired, "stage window over"); });
   return *stage_timer_;
+}
+
+Timer& ProgramRunner::oom_log_timer() {
+  if (!oom_log_timer_)
+    oom_log_timer_ =
+        std::make_unique<Timer>(context_.loop, [this] { log_unlogged_oom_kills(true); });
+  return *oom_log_timer_;
 }
 
 std::chrono::milliseconds ProgramRunner::now() const {
@@ -218,7 +229,9 @@ void ProgramRunner::log_transition(State to, Action action, const std::string& c
 // between the two kinds of stopping) keeps the wait already running.
 void ProgramRunner::arm_timer(State from, State to) {
   if (from == to) return;
-  auto stopping = [](State s) { return s == State::stopping || s == State::restarting; };
+  auto stopping = [](State s) {
+    return s == State::stopping || s == State::restarting || s == State::oom_stopping;
+  };
   if (stopping(from) && stopping(to)) return;
   switch (to) {
     case State::starting:
@@ -229,6 +242,7 @@ void ProgramRunner::arm_timer(State from, State to) {
       break;
     case State::stopping:
     case State::restarting:
+    case State::oom_stopping:
       timer_.start(desired_.stop.timeout);
       break;
     default:
@@ -247,6 +261,7 @@ void ProgramRunner::on_timer() {
       break;
     case State::stopping:
     case State::restarting:
+    case State::oom_stopping:
       post(Event::stop_timeout, "still running " + seconds_text(desired_.stop.timeout) + " after " +
                                     config::signal_name(desired_.stop.signal) +
                                     ": killing its cgroup");
@@ -382,7 +397,8 @@ void ProgramRunner::on_exit(std::int64_t exit_status, int term_signal) {
                  *hits - pids_baseline_, *hits - pids_baseline_ == 1 ? "" : "s");
   run_length_ = now() - started_at_;
   last_exit_ = classify_exit(exit_status, term_signal, spawn_error, oom_now - oom_baseline_,
-                             std::chrono::system_clock::now());
+                             std::chrono::system_clock::now(),
+                             desired_.memory.oom_policy != config::OomPolicy::continue_);
   if (state_ == State::starting && last_exit_->kind == ExitKind::exited && last_exit_->code == 0)
     warn_if_daemonized(context_.backend, desired_, staged_pid_);
   post(Event::exited, "pid " + std::to_string(pid) + " " + last_exit_->describe() + " after " +
@@ -444,10 +460,41 @@ void ProgramRunner::empty_then(pid_t spare, Event verdict, const std::string& ca
 
 void ProgramRunner::on_oom(std::uint64_t added) {
   oom_kills_ += added;
-  spdlog::warn("{}: the kernel OOM-killed {} process{} in its cgroup (limit {}; {} so far)",
-               desired_.name, added, added == 1 ? "" : "es",
-               desired_.memory.max ? format_bytes(*desired_.memory.max) : "none", oom_kills_);
+  last_oom_at_ = std::chrono::system_clock::now();
+  oom_kills_unlogged_ += added;
+  if (now() - oom_logged_at_ >= kOomLogInterval)
+    log_unlogged_oom_kills(false);
+  else if (!oom_log_timer().active())
+    oom_log_timer().start(oom_logged_at_ + kOomLogInterval - now());
   post(Event::oom_notice, "OOM kill");
+  // The policy is for kills of other processes: a main process that was the victim has its
+  // SIGKILL by the time the kill is counted, and its exit, on the way, is the OOM kill.
+  if (pid_ == 0 || context_.launcher.dying(pid_)) return;
+  switch (desired_.memory.oom_policy) {
+    case config::OomPolicy::continue_:
+      break;
+    case config::OomPolicy::stop:
+      post(Event::oom_stop, "an OOM kill in its cgroup; oom_policy stop");
+      break;
+    case config::OomPolicy::kill:
+      post(Event::oom_kill, "an OOM kill in its cgroup; oom_policy kill");
+      break;
+  }
+}
+
+// `held`: these kills came less than kOomLogInterval after the last line, and were held.
+void ProgramRunner::log_unlogged_oom_kills(bool held) {
+  if (oom_kills_unlogged_ == 0) return;
+  std::string limit = desired_.memory.max ? format_bytes(*desired_.memory.max) : "none";
+  if (!held)
+    spdlog::warn("{}: the kernel OOM-killed {} process{} in its cgroup (limit {}; {} so far)",
+                 desired_.name, oom_kills_unlogged_, oom_kills_unlogged_ == 1 ? "" : "es", limit,
+                 oom_kills_);
+  else
+    spdlog::warn("{}: {} more OOM kill{} in the last 1 s (limit {}; {} so far)", desired_.name,
+                 oom_kills_unlogged_, oom_kills_unlogged_ == 1 ? "" : "s", limit, oom_kills_);
+  oom_kills_unlogged_ = 0;
+  oom_logged_at_ = now();
 }
 
 void ProgramRunner::stage_replacement() {
@@ -539,6 +586,7 @@ ProgramStatus ProgramRunner::status() const {
   }
   status.restarts = restarts_;
   status.oom_kills = oom_kills_;
+  status.last_oom_at = last_oom_at_;
   status.last_exit = last_exit_;
   status.limits_pending = limits_pending_;
   status.cgroup = context_.backend.path_of(desired_.name);

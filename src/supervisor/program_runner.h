@@ -111,6 +111,7 @@ class ProgramRunner {
   void empty_then(pid_t spare, Event verdict, const std::string& cause,
                   const std::string& verdict_text = "");
   void on_oom(std::uint64_t added);
+  void log_unlogged_oom_kills(bool held);
   void stage_replacement();
   bool adopt_staged();
   void cancel_staged();
@@ -118,6 +119,7 @@ class ProgramRunner {
 
   cgroup::Emptier& emptier();
   Timer& stage_timer();
+  Timer& oom_log_timer();
   Result<void> apply_limits();
   std::chrono::milliseconds now() const;
   void open_logs();
@@ -166,6 +168,12 @@ class ProgramRunner {
 
   int restarts_ = 0;
   std::uint64_t oom_kills_ = 0;
+  std::optional<std::chrono::system_clock::time_point> last_oom_at_;
+  // OOM kills are logged at most once per kOomLogInterval: the first at once, the ones after
+  // it counted here and said in one line when the interval is over (oom_log_timer()).
+  std::uint64_t oom_kills_unlogged_ = 0;
+  std::chrono::milliseconds oom_logged_at_{-1000000};  // monotonic
+  std::unique_ptr<Timer> oom_log_timer_;
   std::optional<ExitInfo> last_exit_;
 };
 

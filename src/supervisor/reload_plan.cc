@@ -60,9 +60,10 @@ Parts differing_parts(const config::Program& a, const config::Program& b) {
 
 cgroup::Limits desired_limits(const config::Program& program) {
   const config::MemorySettings& memory = program.memory;
-  return cgroup::Limits{cgroup::MemoryLimits{memory.max, memory.high, memory.swap_max,
-                                             memory.swappiness, memory.oom_group},
-                        program.pids_max};
+  return cgroup::Limits{
+      cgroup::MemoryLimits{memory.max, memory.high, memory.swap_max, memory.swappiness,
+                           memory.oom_policy == config::OomPolicy::kill},
+      program.pids_max};
 }
 
 std::vector<ProgramChange> plan_reload(const config::Config& running, const config::Config& next) {

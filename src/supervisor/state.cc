@@ -27,28 +27,36 @@ constexpr Cell forget(State s) {
 // clang-format off
 // Rows: states in enum order. Columns: events in enum order.
 constexpr Cell kTable[kStateCount][kEventCount] = {
-    //            start                             restart                            settled         stop                               kill                               stop_timeout                   backoff_elapsed           exited                          emptied_restart                    emptied_done                       emptied_give_up                    oom_notice                           stage_expired                    staged_exited
-    /* stopped */ {go(S::starting, A::reset_and_spawn), go(S::starting, A::reset_and_spawn), _,             _,                                 _,                                 _,                             _,                        _,                              _,                                 _,                                 _,                                 _,                                   _,                               forget(S::stopped)},
-    /* starting*/ {_,                               go(S::restarting, A::send_stop_signal), go(S::running), go(S::stopping, A::send_stop_signal), go(S::stopping, A::kill_cgroup), _,                            _,                        go(S::ending, A::end_run),      _,                                 _,                                 _,                                 go(S::starting, A::stage_replacement), go(S::starting, A::cancel_staged), forget(S::starting)},
-    /* running */ {_,                               go(S::restarting, A::send_stop_signal), _,             go(S::stopping, A::send_stop_signal), go(S::stopping, A::kill_cgroup), _,                            _,                        go(S::ending, A::end_run),      _,                                 _,                                 _,                                 go(S::running, A::stage_replacement),  go(S::running, A::cancel_staged),  forget(S::running)},
+    //            start                             restart                            settled         stop                               kill                               stop_timeout                   backoff_elapsed           exited                          emptied_restart                    emptied_done                       emptied_give_up                    oom_notice                           stage_expired                    staged_exited        oom_stop                                   oom_kill
+    /* stopped */ {go(S::starting, A::reset_and_spawn), go(S::starting, A::reset_and_spawn), _,             _,                                 _,                                 _,                             _,                        _,                              _,                                 _,                                 _,                                 _,                                   _,                               forget(S::stopped), _, _},
+    /* starting*/ {_,                               go(S::restarting, A::send_stop_signal), go(S::running), go(S::stopping, A::send_stop_signal), go(S::stopping, A::kill_cgroup), _,                            _,                        go(S::ending, A::end_run),      _,                                 _,                                 _,                                 go(S::starting, A::stage_replacement), go(S::starting, A::cancel_staged), forget(S::starting), go(S::oom_stopping, A::send_stop_signal), go(S::oom_stopping, A::kill_cgroup)},
+    /* running */ {_,                               go(S::restarting, A::send_stop_signal), _,             go(S::stopping, A::send_stop_signal), go(S::stopping, A::kill_cgroup), _,                            _,                        go(S::ending, A::end_run),      _,                                 _,                                 _,                                 go(S::running, A::stage_replacement),  go(S::running, A::cancel_staged),  forget(S::running), go(S::oom_stopping, A::send_stop_signal), go(S::oom_stopping, A::kill_cgroup)},
     // An operator's start during backoff skips the rest of the wait.
-    /* backoff */ {go(S::starting, A::reset_and_spawn), go(S::starting, A::reset_and_spawn), _,             go(S::stopping, A::empty_cgroup),  go(S::stopping, A::empty_cgroup),  _,                            go(S::starting, A::spawn), _,                             _,                                 _,                                 _,                                 _,                                   _,                               forget(S::backoff)},
+    /* backoff */ {go(S::starting, A::reset_and_spawn), go(S::starting, A::reset_and_spawn), _,             go(S::stopping, A::empty_cgroup),  go(S::stopping, A::empty_cgroup),  _,                            go(S::starting, A::spawn), _,                             _,                                 _,                                 _,                                 _,                                   _,                               forget(S::backoff), _, _},
     // Whatever way the process ends while stopping, the program is stopped once its cgroup is empty.
-    /* stopping*/ {go(S::restarting),               go(S::restarting),                 _,             _,                                 go(S::stopping, A::kill_cgroup),   go(S::stopping, A::kill_cgroup), _,                      go(S::stopping, A::empty_cgroup), go(S::stopped),                  go(S::stopped),                    go(S::stopped),                    _,                                   _,                               forget(S::stopping)},
-    /* exited  */ {go(S::starting, A::reset_and_spawn), go(S::starting, A::reset_and_spawn), _,             go(S::stopped),                    _,                                 _,                             _,                        _,                              _,                                 _,                                 _,                                 _,                                   _,                               forget(S::exited)},
-    /* fatal   */ {go(S::starting, A::reset_and_spawn), go(S::starting, A::reset_and_spawn), _,             go(S::stopped),                    _,                                 _,                             _,                        _,                              _,                                 _,                                 _,                                 _,                                   _,                               forget(S::fatal)},
+    /* stopping*/ {go(S::restarting),               go(S::restarting),                 _,             _,                                 go(S::stopping, A::kill_cgroup),   go(S::stopping, A::kill_cgroup), _,                      go(S::stopping, A::empty_cgroup), go(S::stopped),                  go(S::stopped),                    go(S::stopped),                    _,                                   _,                               forget(S::stopping), _, go(S::stopping, A::kill_cgroup)},
+    /* exited  */ {go(S::starting, A::reset_and_spawn), go(S::starting, A::reset_and_spawn), _,             go(S::stopped),                    _,                                 _,                             _,                        _,                              _,                                 _,                                 _,                                 _,                                   _,                               forget(S::exited), _, _},
+    /* fatal   */ {go(S::starting, A::reset_and_spawn), go(S::starting, A::reset_and_spawn), _,             go(S::stopped),                    _,                                 _,                             _,                        _,                              _,                                 _,                                 _,                                 _,                                   _,                               forget(S::fatal), _, _},
     // A stop on the way to a start: the start follows once the cgroup is empty.
-    /* restarting*/ {_,                             _,                                 _,             go(S::stopping),                   go(S::stopping, A::kill_cgroup),   go(S::restarting, A::kill_cgroup), _,                    go(S::restarting, A::empty_cgroup), go(S::starting, A::reset_and_spawn), go(S::starting, A::reset_and_spawn), go(S::starting, A::reset_and_spawn), _,                           _,                               forget(S::restarting)},
+    /* restarting*/ {_,                             _,                                 _,             go(S::stopping),                   go(S::stopping, A::kill_cgroup),   go(S::restarting, A::kill_cgroup), _,                    go(S::restarting, A::empty_cgroup), go(S::starting, A::reset_and_spawn), go(S::starting, A::reset_and_spawn), go(S::starting, A::reset_and_spawn), _,                           _,                               forget(S::restarting), _, go(S::restarting, A::kill_cgroup)},
     // The rules have judged the exit; the verdict comes with the empty cgroup. An operator
     // who steps in meanwhile overrides it (a staged replacement is then not needed).
-    /* ending  */ {go(S::restarting, A::cancel_staged), go(S::restarting, A::cancel_staged), _,          go(S::stopping, A::cancel_staged), go(S::stopping, A::cancel_staged), _,                            _,                        _,                              go(S::backoff),                    go(S::exited),                     go(S::fatal),                      _,                                   _,                               forget(S::ending)},
+    /* ending  */ {go(S::restarting, A::cancel_staged), go(S::restarting, A::cancel_staged), _,          go(S::stopping, A::cancel_staged), go(S::stopping, A::cancel_staged), _,                            _,                        _,                              go(S::backoff),                    go(S::exited),                     go(S::fatal),                      _,                                   _,                               forget(S::ending), _, _},
+    // The OOM policy's stop: an operator's word overrides it; the exit is judged by the rules.
+    /* oom_stopping*/ {go(S::restarting),           go(S::restarting),                 _,             go(S::stopping),                   go(S::stopping, A::kill_cgroup),   go(S::oom_stopping, A::kill_cgroup), _,                  go(S::ending, A::end_run),      _,                                 _,                                 _,                                 go(S::oom_stopping, A::stage_replacement), go(S::oom_stopping, A::cancel_staged), forget(S::oom_stopping), _, go(S::oom_stopping, A::kill_cgroup)},
 };
 // clang-format on
 
-constexpr const char* kStateNames[kStateCount] = {
-    "stopped",  "starting", "running", "backoff",
-    "stopping", "exited",   "fatal",   "stopping" /* restarting */,
-    "stopping" /* ending */};
+constexpr const char* kStateNames[kStateCount] = {"stopped",
+                                                  "starting",
+                                                  "running",
+                                                  "backoff",
+                                                  "stopping",
+                                                  "exited",
+                                                  "fatal",
+                                                  "stopping" /* restarting */,
+                                                  "stopping" /* ending */,
+                                                  "stopping" /* oom_stopping */};
 constexpr const char* kEventNames[kEventCount] = {"start",
                                                   "restart",
                                                   "settled",
@@ -62,7 +70,9 @@ constexpr const char* kEventNames[kEventCount] = {"start",
                                                   "cgroup empty (start limit hit)",
                                                   "OOM notice",
                                                   "stage window over",
-                                                  "staged replacement exited"};
+                                                  "staged replacement exited",
+                                                  "OOM kill (oom_policy stop)",
+                                                  "OOM kill (oom_policy kill)"};
 
 }  // namespace
 
@@ -76,6 +86,7 @@ State public_state(State state) {
   switch (state) {
     case State::restarting:
     case State::ending:
+    case State::oom_stopping:
       return State::stopping;
     default:
       return state;
@@ -103,6 +114,7 @@ bool has_process(State state) {
     case State::stopping:
     case State::restarting:
     case State::ending:
+    case State::oom_stopping:
       return true;
     default:
       return false;

@@ -14,10 +14,12 @@
 //                        stop timeout: kill the cgroup
 //
 // Three states are steps between the ones an operator sees, and are shown by the name of the
-// one they stand for (public_state): `restarting` (a stop on the way to a start) and `ending`
+// one they stand for (public_state): `restarting` (a stop on the way to a start), `ending`
 // (the main process has exited; what is left in the cgroup is being killed before the restart
-// rules decide) show as "stopping". A program never reaches stopped, exited, fatal or backoff,
-// nor starts again, while anything of its last run is still in its cgroup.
+// rules decide) and `oom_stopping` (the OOM policy stops the program; its exit is then judged
+// as an OOM kill, not as an operator's stop) show as "stopping". A program never reaches stopped,
+// exited, fatal or backoff, nor starts again, while anything of its last run is still in its
+// cgroup.
 #include <optional>
 
 namespace climits::supervisor {
@@ -30,10 +32,11 @@ enum class State {
   stopping,
   exited,
   fatal,
-  restarting,  // stopping, then starting again (an operator's restart, a start while stopping)
-  ending,      // the main process exited on its own; its leftovers are being killed
+  restarting,    // stopping, then starting again (an operator's restart, a start while stopping)
+  ending,        // the main process exited on its own; its leftovers are being killed
+  oom_stopping,  // stopped (or killed) by its OOM policy; the restart rules judge the exit
 };
-inline constexpr int kStateCount = 9;
+inline constexpr int kStateCount = 10;
 
 enum class Event {
   start,            // an operator's start, or autostart
@@ -50,8 +53,10 @@ enum class Event {
   oom_notice,       // the kernel reported an OOM (kill) in the cgroup
   stage_expired,    // the main process outlived an OOM kill in its cgroup by the stage window
   staged_exited,    // the replacement staged at an OOM kill died before its turn
+  oom_stop,         // an OOM kill in the cgroup, under oom_policy stop
+  oom_kill,         // an OOM kill in the cgroup, under oom_policy kill
 };
-inline constexpr int kEventCount = 14;
+inline constexpr int kEventCount = 16;
 
 enum class Action {
   none,
@@ -74,8 +79,8 @@ struct Transition {
 // The table lookup; nullopt when the event means nothing in that state.
 std::optional<Transition> transition(State state, Event event);
 
-// The state an operator sees (the seven of docs/supervision.md): `restarting` and `ending`
-// show as `stopping`.
+// The state an operator sees (the seven of docs/supervision.md): `restarting`, `ending` and
+// `oom_stopping` show as `stopping`.
 State public_state(State state);
 // The name of its public state: "stopped", "starting", …
 const char* state_name(State state);

@@ -4,6 +4,7 @@
 // place each.
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -24,6 +25,7 @@ struct ProgramStatus {
   config::ByteLimit memory_max_bytes;  // nullopt = unlimited
   int restarts = 0;
   std::uint64_t oom_kills = 0;
+  std::optional<std::chrono::system_clock::time_point> last_oom_at;
   std::optional<ExitInfo> last_exit;
   // A limit the kernel refused, what and why ("memory.max 128 MiB -> 16 MiB: …"); nullopt
   // when every limit is applied.

@@ -58,7 +58,8 @@ class CommandsTest(harness.ControlTest):
 
     def assert_program_json(self, program):
         expected = ["name", "state", "pid", "uptime_seconds", "memory_bytes", "memory_peak_bytes",
-                    "memory_max_bytes", "restarts", "oom_kills", "last_exit", "cgroup"]
+                    "memory_max_bytes", "restarts", "oom_kills", "last_exit", "cgroup",
+                    "limits_pending", "last_oom_at"]
         for key in expected:
             self.assertIn(key, program)
         self.assertIsInstance(program["name"], str)
@@ -71,6 +72,9 @@ class CommandsTest(harness.ControlTest):
         self.assertTrue(is_int(program["restarts"]), program)
         self.assertTrue(is_int(program["oom_kills"]), program)
         self.assertEqual(program["cgroup"], self.cgroups.program(program["name"]))
+        self.assertTrue(program["last_oom_at"] is None or
+                        re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z",
+                                     program["last_oom_at"]), program)
         last_exit = program["last_exit"]
         if last_exit is not None:
             self.assertIn(last_exit["kind"], {"exited", "signal", "oom-killed", "spawn-error"})

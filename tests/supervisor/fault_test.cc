@@ -3,8 +3,6 @@
 //    pids hierarchy, and the cgroup v2 VM);
 //  - the wall clock jumping while programs wait in backoff (suite "faults-vm": it sets
 //    CLOCK_REALTIME, so it runs only inside the test VM and refuses anywhere else).
-#include <spdlog/sinks/ostream_sink.h>
-#include <spdlog/spdlog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -16,6 +14,7 @@
 
 #include "cgroup/cgroup_files.h"
 #include "tests/supervisor/harness.h"
+#include "tests/supervisor/log_capture.h"
 
 using namespace climits;
 using namespace climits::test;
@@ -39,34 +38,6 @@ std::string restart(const std::string& backoff, const std::string& limit) {
 long long ms(Clock::duration d) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
 }
-
-// The manager's log (spdlog's default logger), captured for as long as this lives.
-class LogCapture {
- public:
-  LogCapture() : previous_(spdlog::default_logger()) {
-    auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(stream_);
-    sink->set_pattern("%l %v");
-    auto logger = std::make_shared<spdlog::logger>("fault-test-capture", sink);
-    logger->set_level(spdlog::level::info);
-    spdlog::set_default_logger(logger);
-  }
-  ~LogCapture() {
-    spdlog::set_default_logger(previous_);
-    spdlog::drop("fault-test-capture");
-  }
-  std::string text() const { return stream_.str(); }
-  std::vector<std::string> lines_with(const std::string& part) const {
-    std::vector<std::string> found;
-    std::istringstream in(stream_.str());
-    for (std::string line; std::getline(in, line);)
-      if (line.find(part) != std::string::npos) found.push_back(line);
-    return found;
-  }
-
- private:
-  std::ostringstream stream_;
-  std::shared_ptr<spdlog::logger> previous_;
-};
 
 // A uv timer on the manager's loop that fires every `period` and remembers the longest gap
 // between two firings: how late the loop gets to its timers.

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "tests/supervisor/harness.h"
+#include "tests/supervisor/log_capture.h"
 
 using namespace climits;
 using namespace climits::test;
@@ -334,20 +335,25 @@ TEST_SUITE("supervision-vm") {
   // outlives the OOM kill). The kernel may kill a second process while the first is torn down
   // (the cgroup is still at its limit for a moment); sh is exempt (oom_score_adj -1000, leaky
   // put back to 0), so the main process does outlive the kill, as these tests need.
+  // `oom_policy` continue: the kernel's victim alone decides; stop and kill: see their tests.
   std::string victim_is_a_child(const std::string& then = "exec sleep 60",
-                                const std::string& policy = "always") {
+                                const std::string& policy = "always",
+                                const std::string& oom_policy = "continue",
+                                const std::string& first = "", const std::string& stop = "2s") {
     // The main shell must outlive the OOM kill. -1000 would exempt it, but lowering a score
     // needs CAP_SYS_RESOURCE, which root lacks on these hosts (the kernel then sometimes picked
     // sh as a second victim while leaky was torn down). So everything starts at 500 (see
     // OomScore below), sh lowers itself to 0 (allowed: not below where it started), and leaky
     // raises itself to 1000: leaky is the victim, then the staged helper (500), never sh.
     return program("worker",
-                   "[\"/bin/sh\", \"-c\", \"echo 0 > /proc/self/oom_score_adj; "
-                   "(echo 1000 > /proc/self/oom_score_adj; exec " +
-                       leaky() + " 4 5); " + then + "\"]",
+                   "[\"/bin/sh\", \"-c\", \"" + first + "echo 0 > /proc/self/oom_score_adj; " +
+                       "(echo 1000 > /proc/self/oom_score_adj; exec " + leaky() + " 4 5); " + then +
+                       "\"]",
                    "    restart: {policy: " + policy +
                        ", backoff: {initial: 0, max: 0, jitter: 0}, "
-                       "limit: {burst: 100, interval: 60s}}\n");
+                       "limit: {burst: 100, interval: 60s}}\n"
+                       "    memory: {max: 32M, swap_max: 0, oom_policy: " +
+                       oom_policy + "}\n    stop: {timeout: " + stop + "}\n");
   }
 
   // For the duration of a test, the manager (this process) and so every process it starts
@@ -430,6 +436,79 @@ TEST_SUITE("supervision-vm") {
     REQUIRE(h.wait_for_state("worker", State::stopped));
     CHECK(h.backend().processes("worker")->empty());
     CHECK(h.runner("worker").staged_runs() == 0);
+  }
+
+  // oom_policy (SPEC §13) on the real kernel: a worker (leaky, a child of the main shell) is
+  // OOM-killed; the main shell lives on.
+  TEST_CASE("oom_policy stop: a worker's OOM kill stops the program, and on-oom restarts it") {
+    OomScore score;
+    SupervisorHarness h;
+    h.start(victim_is_a_child("exec sleep 60", "on-oom", "stop"));
+    REQUIRE(h.wait_for_state("worker", State::running));
+    int first_pid = *h.runner("worker").status().pid;
+    REQUIRE(h.run_until([&] { return h.runner("worker").status().restarts >= 1; }, 60s));
+    auto status = h.runner("worker").status();
+    REQUIRE(status.last_exit.has_value());
+    CHECK(status.last_exit->kind == supervisor::ExitKind::oom_killed);
+    // sh was stopped by its stop signal (it is not the kernel's victim: its OOM score is 0).
+    CHECK(status.last_exit->signal == SIGTERM);
+    CHECK(status.oom_kills >= 1);
+    CHECK(status.last_oom_at.has_value());
+    REQUIRE(h.wait_for_state("worker", State::running));
+    CHECK(h.runner("worker").status().pid != first_pid);
+  }
+
+  TEST_CASE("oom_policy kill: the whole cgroup at once, however patient the stop would be") {
+    OomScore score;
+    SupervisorHarness h;
+    // sh ignores SIGTERM and the stop timeout is a minute: only a kill ends this run soon.
+    h.start(victim_is_a_child("exec sleep 600", "on-oom", "kill", "trap '' TERM; ", "60s"));
+    REQUIRE(h.run_until([&] { return h.runner("worker").status().restarts >= 1; }, 30s));
+    auto status = h.runner("worker").status();
+    REQUIRE(status.last_exit.has_value());
+    CHECK(status.last_exit->kind == supervisor::ExitKind::oom_killed);
+    CHECK(status.last_exit->signal == SIGKILL);
+  }
+
+  // stress-ng --oomable: the main process exits 0 by itself once its worker is OOM-killed.
+  TEST_CASE("oom_policy stop: a main process that exits 0 after its worker's OOM kill") {
+    OomScore score;
+    SupervisorHarness h;
+    h.start(victim_is_a_child("exit 0", "on-oom", "stop", "trap '' TERM; "));
+    REQUIRE(h.run_until([&] { return h.runner("worker").status().restarts >= 1; }, 60s));
+    auto status = h.runner("worker").status();
+    REQUIRE(status.last_exit.has_value());
+    CHECK(status.last_exit->kind == supervisor::ExitKind::oom_killed);
+    CHECK(status.last_exit->signal == 0);
+    CHECK(status.last_exit->code == 0);
+  }
+
+  // The main shell runs leaky again and again, each OOM-killed within a fraction of a second:
+  // whatever the rate, at most one log line a second (plus the first at once). Logic the
+  // kernel version does not change: on the host only (the emulated VM is slow at OOM kills).
+  TEST_CASE("a flood of a worker's OOM kills is logged at most once a second" *
+            doctest::test_suite("supervision")) {
+    OomScore score;
+    LogCapture log;
+    SupervisorHarness h;
+    auto begin = std::chrono::steady_clock::now();
+    h.start(victim_is_a_child(
+        "while :; do (echo 1000 > /proc/self/oom_score_adj; exec " + leaky() + " 4 5); done",
+        "always", "continue"));
+    REQUIRE(h.run_until([&] { return h.runner("worker").status().oom_kills >= 10; }, 120s));
+    h.runner("worker").stop("test");
+    REQUIRE(h.wait_for_state("worker", State::stopped));
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+    auto lines = log.lines_with("worker: ");
+    std::size_t oom_lines = 0;
+    for (const auto& line : lines)
+      if (line.find("OOM") != std::string::npos) ++oom_lines;
+    INFO(log.text());
+    CHECK(oom_lines >= 1);
+    CHECK(static_cast<double>(oom_lines) <= seconds + 1.0);
+    CHECK(h.runner("worker").status().state == State::stopped);
+    CHECK(h.runner("worker").status().restarts == 0);  // continue: the main shell never left
   }
 
 }  // TEST_SUITE

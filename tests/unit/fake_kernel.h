@@ -210,6 +210,7 @@ class FakeLauncher final : public supervisor::ProcessLauncher {
                                     ExitCallback on_exit,
                                     supervisor::Gate gate = supervisor::Gate::none) override;
   bool open_gate(int pid) override;
+  bool dying(int pid) override { return !kernel_.alive(pid); }
   Result<void> send_signal(int pid, int signal) override;
   std::optional<std::string> take_spawn_error(int pid) override;
   void forget(int pid) override;

@@ -223,10 +223,19 @@ TEST_CASE("errors: numbers out of range, and quoted numbers and booleans") {
         "without quotes)\n");
 }
 
+TEST_CASE("errors: oom_policy, and an oom_group that contradicts it") {
+  CHECK(refused("programs:\n  p: {command: x, memory: {oom_policy: restart}}\n") ==
+        "t.yaml:2:40: programs.p.memory.oom_policy: \"restart\" is not an OOM policy (use "
+        "continue, stop or kill)\n");
+  CHECK(refused("programs:\n  p: {command: x, memory: {oom_policy: stop, oom_group: true}}\n") ==
+        "t.yaml:2:57: programs.p.memory.oom_group: true means oom_policy: kill, but oom_policy "
+        "is stop (keep one of the two)\n");
+}
+
 TEST_CASE("errors: wrong shapes and missing values") {
   CHECK(refused("programs:\n  p: {command: x, memory: [60M]}\n") ==
         "t.yaml:2:27: programs.p.memory: expected a mapping with keys such as max, high, "
-        "swap_max, swappiness, oom_group, found a list\n");
+        "swap_max, swappiness, oom_policy, oom_group, found a list\n");
   CHECK(refused("programs:\n  p: {command: x, directory: {a: b}}\n") ==
         "t.yaml:2:30: programs.p.directory: expected a string such as /opt/app, found a mapping\n");
   CHECK(refused("programs:\n  p: {command: x, autostart: [true]}\n") ==

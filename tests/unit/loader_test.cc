@@ -34,7 +34,7 @@ TEST_CASE("a minimal program gets every default") {
   CHECK(!p.memory.high.has_value());
   CHECK(!p.memory.swap_max.has_value());
   CHECK(!p.memory.swappiness.has_value());
-  CHECK(!p.memory.oom_group);
+  CHECK(p.memory.oom_policy == OomPolicy::stop);
   CHECK(!p.pids_max.has_value());
   CHECK(p.restart.policy == RestartPolicy::on_failure);
   CHECK(p.restart.backoff.initial == Duration{1000});
@@ -196,11 +196,25 @@ TEST_CASE("program: umask forms") {
 TEST_CASE("program: booleans in their YAML 1.1 spellings") {
   for (const char* yes : {"true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON"})
     CHECK_MESSAGE(only_program(program_with(std::string("    memory: {oom_group: ") + yes + "}\n"))
-                      .memory.oom_group,
+                          .memory.oom_policy == OomPolicy::kill,
                   yes);
   for (const char* no : {"false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF"})
     CHECK_MESSAGE(!only_program(program_with(std::string("    autostart: ") + no + "\n")).autostart,
                   no);
+}
+
+TEST_CASE("memory: oom_policy, and oom_group as its first-release spelling") {
+  CHECK(only_program(program_with("    memory: {oom_policy: continue}\n")).memory.oom_policy ==
+        OomPolicy::continue_);
+  CHECK(only_program(program_with("    memory: {oom_policy: stop}\n")).memory.oom_policy ==
+        OomPolicy::stop);
+  CHECK(only_program(program_with("    memory: {oom_policy: kill}\n")).memory.oom_policy ==
+        OomPolicy::kill);
+  // false changes nothing; true agrees with kill, and only with kill.
+  CHECK(only_program(program_with("    memory: {oom_group: false, oom_policy: continue}\n"))
+            .memory.oom_policy == OomPolicy::continue_);
+  CHECK(only_program(program_with("    memory: {oom_policy: kill, oom_group: true}\n"))
+            .memory.oom_policy == OomPolicy::kill);
 }
 
 TEST_CASE("memory: every key") {
@@ -212,7 +226,7 @@ TEST_CASE("memory: every key") {
   CHECK(p.memory.high == ByteLimit{50ull << 20});
   CHECK(p.memory.swap_max == ByteLimit{0});
   CHECK(p.memory.swappiness == 0);
-  CHECK(p.memory.oom_group);
+  CHECK(p.memory.oom_policy == OomPolicy::kill);
 
   auto limits = program_with("    memory: {max: 4096, high: \"8192\", swap_max: 1}\n");
   CHECK(only_program(limits).memory.max == ByteLimit{4096});

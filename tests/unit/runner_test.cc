@@ -310,7 +310,9 @@ TEST_SUITE("runner") {
 
   TEST_CASE("the replacement staged at an OOM kill") {
     World w;
-    w.start(program_yaml("app", restart_yaml("on-oom", "0", 100) + "    memory: {max: 64M}\n"));
+    // oom_policy continue: the kernel's victim alone decides what happens to the main process.
+    w.start(program_yaml("app", restart_yaml("on-oom", "0", 100) +
+                                    "    memory: {max: 64M, oom_policy: continue}\n"));
     REQUIRE(w.wait_for("app", State::running));
     int main_pid = w.launcher.last_pid("app");
     std::size_t stopped_with = 99;
@@ -396,7 +398,8 @@ TEST_SUITE("runner") {
   // emptying of a restart must not be taken for the next run.
   TEST_CASE("a restart while staged starts a fresh run when the helper's exit is reported late") {
     World w;
-    w.start(program_yaml("app", restart_yaml("on-oom", "0", 100)));
+    w.start(program_yaml(
+        "app", restart_yaml("on-oom", "0", 100) + "    memory: {oom_policy: continue}\n"));
     REQUIRE(w.wait_for("app", State::running));
     int main_pid = w.launcher.last_pid("app");
     w.kernel.oom_event("app");
@@ -421,6 +424,144 @@ TEST_SUITE("runner") {
     CHECK(w.status("app").pid == w.launcher.last_pid("app"));
     CHECK(w.status("app").pid != main_pid);
     CHECK(w.status("app").restarts == 0);
+  }
+
+  // oom_policy (SPEC §13): what an OOM kill of another process of the cgroup (a worker) does
+  // while the main process lives. The fake kernel's oom_event() counts a kill and kills
+  // nothing: the victim here is never the main process.
+  TEST_CASE(
+      "oom_policy: continue counts, stop stops politely, kill kills; the exit is an OOM kill") {
+    World w;
+    auto start = [&](const std::string& policy, const std::string& restart = "on-oom") {
+      w.start(program_yaml("app", restart_yaml(restart, "100ms", 100) +
+                                      "    memory: {max: 64M, oom_policy: " + policy + "}\n"));
+      REQUIRE(w.wait_for("app", State::running));
+    };
+
+    SUBCASE("continue: counted, dated, nothing else") {
+      start("continue");
+      int main_pid = w.launcher.last_pid("app");
+      auto before = std::chrono::system_clock::now();
+      w.kernel.oom_event("app");
+      REQUIRE(w.run_until([&] { return w.status("app").oom_kills == 1; }));
+      w.run_for(20ms);
+      CHECK(w.shown("app") == State::running);
+      CHECK(w.status("app").pid == main_pid);
+      CHECK_FALSE(w.launcher.was_signalled(main_pid, SIGTERM));
+      REQUIRE(w.status("app").last_oom_at.has_value());
+      CHECK(*w.status("app").last_oom_at >= before);
+      // Its own exit later is judged as usual: exited 0 is not an OOM kill.
+      w.kernel.exit(main_pid, 0);
+      REQUIRE(w.wait_for("app", State::exited));
+      CHECK(w.status("app").last_exit->kind == ExitKind::exited);
+    }
+
+    SUBCASE("stop: the stop signal, then the exit is an OOM kill and on-oom restarts it") {
+      start("stop");
+      int main_pid = w.launcher.last_pid("app");
+      w.kernel.oom_event("app");
+      REQUIRE(w.run_until([&] { return w.launcher.was_signalled(main_pid, SIGTERM); }));
+      REQUIRE(w.run_until([&] { return w.launcher.launches.size() == 2; }));
+      REQUIRE(w.wait_for("app", State::running));
+      auto status = w.status("app");
+      REQUIRE(status.last_exit.has_value());
+      CHECK(status.last_exit->kind == ExitKind::oom_killed);
+      CHECK(status.last_exit->signal == SIGTERM);
+      CHECK(status.last_exit->describe() ==
+            "oom-killed (another process of its cgroup; the main process then got signal "
+            "SIGTERM)");
+      CHECK(status.restarts == 1);
+      CHECK(contains(w.entered("app"), State::backoff));
+      CHECK_FALSE(w.launcher.was_signalled(main_pid, SIGKILL));
+    }
+
+    SUBCASE("stop: a main process that ignores the stop signal is killed at the stop timeout") {
+      w.launcher.set_behaviour("app", Behaviour::ignoring_term());
+      w.start(program_yaml("app", restart_yaml("on-oom", "100ms", 100) +
+                                      "    stop: {timeout: 50ms}\n"
+                                      "    memory: {oom_policy: stop}\n"));
+      REQUIRE(w.wait_for("app", State::running));
+      int main_pid = w.launcher.last_pid("app");
+      w.kernel.oom_event("app");
+      REQUIRE(w.run_until([&] { return w.launcher.launches.size() == 2; }));
+      CHECK(w.launcher.was_signalled(main_pid, SIGTERM));
+      CHECK(w.kernel.count("kill_pass app") >= 1);
+      CHECK(w.status("app").last_exit->kind == ExitKind::oom_killed);
+    }
+
+    SUBCASE("stop: on-failure restarts it too, never leaves it exited, an operator's stop wins") {
+      SUBCASE("on-failure") {
+        start("stop", "on-failure");
+        w.kernel.oom_event("app");
+        REQUIRE(w.run_until([&] { return w.launcher.launches.size() == 2; }));
+        CHECK(w.status("app").last_exit->kind == ExitKind::oom_killed);
+      }
+      SUBCASE("never") {
+        start("stop", "never");
+        w.kernel.oom_event("app");
+        REQUIRE(w.wait_for("app", State::exited));
+        CHECK(w.status("app").last_exit->kind == ExitKind::oom_killed);
+        CHECK(w.launcher.launches.size() == 1);
+      }
+      SUBCASE("an operator's stop during the policy's stop") {
+        w.launcher.set_behaviour("app", Behaviour::ignoring_term());
+        w.start(program_yaml("app", restart_yaml("on-oom", "100ms", 100) +
+                                        "    stop: {timeout: 50ms}\n"
+                                        "    memory: {oom_policy: stop}\n"));
+        REQUIRE(w.wait_for("app", State::running));
+        w.kernel.oom_event("app");
+        REQUIRE(w.run_until([&] { return w.runner("app").state() == State::oom_stopping; }));
+        CHECK(w.shown("app") == State::stopping);
+        w.runner("app").stop("operator");
+        CHECK(w.runner("app").state() == State::stopping);
+        // The stop timeout kills it; it is then stopped, not restarted: the operator's stop.
+        REQUIRE(w.wait_for("app", State::stopped));
+        CHECK(w.launcher.launches.size() == 1);
+      }
+    }
+
+    SUBCASE("kill: the whole cgroup at once, the exit is an OOM kill") {
+      start("kill");
+      int main_pid = w.launcher.last_pid("app");
+      int worker = w.kernel.add_leftover("app", Behaviour::ignoring_term());
+      w.kernel.oom_event("app");
+      REQUIRE(w.run_until([&] { return w.launcher.launches.size() == 2; }));
+      CHECK_FALSE(w.launcher.was_signalled(main_pid, SIGTERM));
+      CHECK(w.kernel.count("kill_pass app") >= 1);
+      CHECK_FALSE(w.kernel.alive(worker));
+      auto status = w.status("app");
+      CHECK(status.last_exit->kind == ExitKind::oom_killed);
+      CHECK(status.last_exit->signal == SIGKILL);
+    }
+  }
+
+  // stress-ng --oomable: a worker is OOM-killed and the main process exits 0 by itself.
+  TEST_CASE("oom_policy: under stop and kill, a main process ending by itself after an OOM kill") {
+    for (const char* policy : {"stop", "kill", "continue"}) {
+      World w;
+      w.launcher.set_behaviour("app", Behaviour::ignoring_term());
+      w.start(program_yaml("app", restart_yaml("on-oom", "100ms", 100) +
+                                      "    memory: {oom_policy: " + std::string(policy) + "}\n"));
+      REQUIRE(w.wait_for("app", State::running));
+      int main_pid = w.launcher.last_pid("app");
+      w.kernel.oom_event("app");
+      w.kernel.exit(main_pid, 0);  // before the loop has seen the OOM event
+      REQUIRE(w.run_until([&] {
+        return w.launcher.launches.size() == 2 || w.runner("app").state() == State::exited;
+      }));
+      INFO(policy);
+      auto status = w.status("app");
+      REQUIRE(status.last_exit.has_value());
+      if (std::string(policy) == "continue") {
+        CHECK(status.last_exit->kind == ExitKind::exited);
+        CHECK(w.shown("app") == State::exited);
+      } else {
+        CHECK(status.last_exit->kind == ExitKind::oom_killed);
+        CHECK(status.last_exit->code == 0);
+        CHECK(status.last_exit->describe() ==
+              "oom-killed (another process of its cgroup; the main process then exited 0)");
+      }
+    }
   }
 
 }  // TEST_SUITE("runner")

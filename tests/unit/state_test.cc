@@ -18,7 +18,7 @@ using E = Event;
 using A = Action;
 
 constexpr S kStates[] = {S::stopped, S::starting, S::running,    S::backoff, S::stopping,
-                         S::exited,  S::fatal,    S::restarting, S::ending};
+                         S::exited,  S::fatal,    S::restarting, S::ending,  S::oom_stopping};
 constexpr E kEvents[] = {E::start,
                          E::restart,
                          E::settled,
@@ -32,7 +32,9 @@ constexpr E kEvents[] = {E::start,
                          E::emptied_give_up,
                          E::oom_notice,
                          E::stage_expired,
-                         E::staged_exited};
+                         E::staged_exited,
+                         E::oom_stop,
+                         E::oom_kill};
 static_assert(std::size(kStates) == kStateCount);
 static_assert(std::size(kEvents) == kEventCount);
 
@@ -86,6 +88,24 @@ Rules expected_rules() {
     rule(S::stopping, e, S::stopped);
     rule(S::restarting, e, S::starting, A::reset_and_spawn);
   }
+  // The OOM policy: stop politely or kill at once; the exit is judged by the restart rules.
+  for (S s : {S::starting, S::running}) {
+    rule(s, E::oom_stop, S::oom_stopping, A::send_stop_signal);
+    rule(s, E::oom_kill, S::oom_stopping, A::kill_cgroup);
+  }
+  rule(S::oom_stopping, E::exited, S::ending, A::end_run);
+  rule(S::oom_stopping, E::stop_timeout, S::oom_stopping, A::kill_cgroup);
+  rule(S::oom_stopping, E::oom_kill, S::oom_stopping, A::kill_cgroup);
+  rule(S::oom_stopping, E::oom_notice, S::oom_stopping, A::stage_replacement);
+  rule(S::oom_stopping, E::stage_expired, S::oom_stopping, A::cancel_staged);
+  // ... and kill means at once, even while an operator's stop is under way.
+  rule(S::stopping, E::oom_kill, S::stopping, A::kill_cgroup);
+  rule(S::restarting, E::oom_kill, S::restarting, A::kill_cgroup);
+  // An operator overrides the policy's stop: theirs is the stop that counts.
+  rule(S::oom_stopping, E::stop, S::stopping);
+  rule(S::oom_stopping, E::kill, S::stopping, A::kill_cgroup);
+  rule(S::oom_stopping, E::start, S::restarting);
+  rule(S::oom_stopping, E::restart, S::restarting);
   // At rest, a stop only says so.
   rule(S::exited, E::stop, S::stopped);
   rule(S::fatal, E::stop, S::stopped);
