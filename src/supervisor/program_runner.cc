@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <csignal>
 
 #include "config/units.h"
@@ -329,6 +330,7 @@ void ProgramRunner::spawn(const std::string& cause) {
     run_length_ = std::chrono::milliseconds(0);
     last_exit_ =
         classify_exit(127, 0, launched.error().message, 0, std::chrono::system_clock::now());
+    history_.record({*last_exit_, run_length_, 0});
     post(Event::exited, last_exit_->describe());
     return;
   }
@@ -369,6 +371,7 @@ void ProgramRunner::on_exit(std::int64_t exit_status, int term_signal) {
   run_length_ = now() - started_at_;
   last_exit_ = classify_exit(exit_status, term_signal, spawn_error, oom_now - oom_baseline_,
                              std::chrono::system_clock::now());
+  history_.record({*last_exit_, run_length_, pid});
   post(Event::exited, "pid " + std::to_string(pid) + " " + last_exit_->describe() + " after " +
                           seconds_text(run_length_));
 }
@@ -527,6 +530,40 @@ ProgramStatus ProgramRunner::status() const {
   status.limits_pending = limits_pending_;
   status.cgroup = context_.backend.path_of(desired_.name);
   return status;
+}
+
+ProgramDetail ProgramRunner::detail() const {
+  ProgramDetail detail;
+  detail.status = status();
+  detail.desired_limits = desired_limits(desired_);
+  detail.applied_limits = applied_;
+  detail.stdout_output = desired_.stdout_output;
+  detail.stderr_output = desired_.stderr_output;
+  detail.history = history_.newest_first();
+  return detail;
+}
+
+Result<std::vector<pid_t>> ProgramRunner::send_signal(int signal, bool all_processes) {
+  if (pid_ <= 0)
+    return Error{
+        0, std::string("no process to signal (it is ") + state_name(public_state(state_)) + ")"};
+  if (!all_processes) {
+    if (auto sent = context_.launcher.send_signal(pid_, signal); !sent) return sent.error();
+    return std::vector<pid_t>{pid_};
+  }
+  auto listed = context_.backend.processes(desired_.name);
+  if (!listed) return listed.error();
+  std::vector<pid_t> signalled;
+  for (pid_t pid : *listed) {
+    if (pid == staged_pid_) continue;
+    // A process that exited since the listing is no error: it needs no signal any more.
+    if (::kill(pid, signal) == 0)
+      signalled.push_back(pid);
+    else if (errno != ESRCH)
+      return Error::from_errno(
+          errno, "sending " + config::signal_name(signal) + " to pid " + std::to_string(pid));
+  }
+  return signalled;
 }
 
 }  // namespace climits::supervisor

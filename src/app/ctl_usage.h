@@ -1,0 +1,29 @@
+#pragma once
+// climits-ctl's usage errors (docs/control-protocol.md, climits-ctl): whatever was wrong on
+// the command line — an unknown command, a missing name, an unknown option, a bad value — is
+// one line "climits-ctl: …" followed by a hint to --help, and exit status 2. CLI11's own
+// messages are reworded here, for every subcommand alike, so that a subcommand added to the
+// table gets the same treatment without code of its own.
+#include <CLI/CLI.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace climits::ctl {
+
+inline constexpr int kExitUsage = 2;
+
+// The first word of `args` (argv without argv[0]) that is not an option of `cli` itself or
+// its value, when it names no subcommand: "unknown command "frobnicate" (use status, …)".
+// CLI11 would say "A subcommand is required" for it.
+std::optional<std::string> unknown_command(const CLI::App& cli,
+                                           const std::vector<std::string>& args);
+
+// A parse error of `cli` as one line, without the "climits-ctl: " prefix.
+std::string usage_message(const CLI::ParseError& error, const CLI::App& cli);
+
+// Prints the message and the hint (to the subcommand's --help when one was given) on stderr;
+// returns kExitUsage.
+int usage_error(const std::string& message, const CLI::App& cli);
+
+}  // namespace climits::ctl
