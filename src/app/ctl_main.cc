@@ -308,7 +308,7 @@ int main(int argc, char** argv) {
                       "stop timeout needs it)");
     subcommands.emplace_back(&command, sub);
   }
-  if (auto unknown = climits::ctl::unknown_command(cli, {argv + 1, argv + argc}))
+  if (auto unknown = climits::ctl::early_usage_error(cli, {argv + 1, argv + argc}))
     return climits::ctl::usage_error(*unknown, cli);
   try {
     cli.parse(argc, argv);

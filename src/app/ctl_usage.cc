@@ -56,21 +56,24 @@ std::vector<std::string> extras_of(const std::string& message) {
 
 }  // namespace
 
-std::optional<std::string> unknown_command(const CLI::App& cli,
-                                           const std::vector<std::string>& args) {
+std::optional<std::string> early_usage_error(const CLI::App& cli,
+                                             const std::vector<std::string>& args) {
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& word = args[i];
     if (word == "--") return std::nullopt;
-    if (!word.empty() && word[0] == '-') {
-      // An option of climits-ctl itself that takes a value in the next word ("-s PATH").
-      if (word.find('=') != std::string::npos || (word.size() > 2 && word[1] != '-')) continue;
+    if (word.size() > 1 && word[0] == '-') {
+      // "--socket=PATH" and "-sPATH" carry their value; "-s PATH" has it in the next word.
+      bool long_form = word[1] == '-';
+      std::string name = long_form ? word.substr(0, word.find('=')) : word.substr(0, 2);
+      bool value_attached = long_form ? name.size() < word.size() : word.size() > 2;
       const CLI::Option* option = nullptr;
       try {
-        option = cli.get_option(word);
+        option = cli.get_option(name);
       } catch (const CLI::OptionNotFound&) {
-        continue;  // reported by the parse, as an unknown option
+        // CLI11 would say "A subcommand is required", or hand it to the command that follows.
+        return "unknown option " + name;
       }
-      if (option->get_type_size() > 0) ++i;
+      if (!value_attached && option->get_type_size() > 0) ++i;
       continue;
     }
     try {

@@ -13,11 +13,12 @@ namespace climits::ctl {
 
 inline constexpr int kExitUsage = 2;
 
-// The first word of `args` (argv without argv[0]) that is not an option of `cli` itself or
-// its value, when it names no subcommand: "unknown command "frobnicate" (use status, …)".
-// CLI11 would say "A subcommand is required" for it.
-std::optional<std::string> unknown_command(const CLI::App& cli,
-                                           const std::vector<std::string>& args);
+// What is wrong before the command, which CLI11 would report as "A subcommand is required":
+// the first word of `args` (argv without argv[0]) that is not an option of `cli` itself or its
+// value names no subcommand ("unknown command "frobnicate" (use status, …)"), or an option
+// before it is not one of climits-ctl's own ("unknown option --frob").
+std::optional<std::string> early_usage_error(const CLI::App& cli,
+                                             const std::vector<std::string>& args);
 
 // A parse error of `cli` as one line, without the "climits-ctl: " prefix.
 std::string usage_message(const CLI::ParseError& error, const CLI::App& cli);

@@ -24,6 +24,8 @@ CASES = [
                                  'USR1 or SIGTERM, or a number from 1 to 64)', "signal"),
     (["status", "--frob"], "status: unknown option --frob", "status"),
     (["--frob", "status"], "unknown option --frob", None),
+    (["--frob=1", "status"], "unknown option --frob", None),
+    (["--frob"], "unknown option --frob", None),
     (["reload", "web"], 'reload: unexpected argument "web"', "reload"),
     (["version", "a", "b"], 'version: unexpected argument "a"', "version"),
     (["stop", "--timeout", "abc", "web"], 'stop: invalid value "abc" for --timeout', "stop"),
