@@ -65,7 +65,8 @@ Result<void> read_signal_fields(const Json& value, Request& request) {
       return request_error("no signal has the number " + std::to_string(given) + " (1 to " +
                            std::to_string(SIGRTMAX) + ")");
   } else {
-    return request_error(std::string("\"signal\" must be a name or a number (") + kExample + ")");
+    return request_error(std::string("\"signal\" must be a name or a whole number (") + kExample +
+                         ")");
   }
   request.signal = *number;
   if (auto all = value.find("all_processes"); all != value.end() && !all->is_null()) {
@@ -261,18 +262,25 @@ Json action_response(const std::vector<ActionResult>& programs) {
 }
 
 Json signal_response(int signal, const std::vector<SignalResult>& programs) {
+  // The error line names the first few; every one is in "programs" (a signal to all of a
+  // thousand stopped programs must not make a line of a thousand reasons).
+  constexpr std::size_t kNamedInError = 10;
   Json list = Json::array();
   std::string failures;
+  std::size_t failed = 0;
   for (const auto& program : programs) {
     Json entry{{"name", program.name}, {"pids", program.pids}};
     if (program.error) {
       entry["error"] = *program.error;
-      failures += (failures.empty() ? "" : "; ") + program.name + ": " + *program.error;
+      if (++failed <= kNamedInError)
+        failures += (failures.empty() ? "" : "; ") + program.name + ": " + *program.error;
     }
     list.push_back(std::move(entry));
   }
-  Json response{{"ok", failures.empty()}};
-  if (!failures.empty()) response["error"] = "not signalled: " + failures;
+  if (failed > kNamedInError)
+    failures += "; and " + std::to_string(failed - kNamedInError) + " more";
+  Json response{{"ok", failed == 0}};
+  if (failed > 0) response["error"] = "not signalled: " + failures;
   response["signal"] = config::signal_name(signal);
   response["programs"] = std::move(list);
   return response;

@@ -173,7 +173,7 @@ class SignalTest(harness.ControlTest):
                 json.dumps({"cmd": "signal", "names": ["trapper"], "signal": 0}):
                     "no signal has the number 0",
                 json.dumps({"cmd": "signal", "names": ["trapper"], "signal": [1]}):
-                    '"signal" must be a name or a number',
+                    '"signal" must be a name or a whole number',
                 json.dumps({"cmd": "signal", "names": ["trapper"], "signal": "HUP",
                             "all_processes": "yes"}): '"all_processes" must be true or false',
                 json.dumps({"cmd": "status", "signal": "HUP"}): 'unknown key "signal"',

@@ -112,7 +112,7 @@ TEST_CASE("requests: signal") {
   CHECK(refused(R"({"cmd": "signal", "names": ["web"], "signal": 0})") ==
         "no signal has the number 0 (1 to " + std::to_string(SIGRTMAX) + ")");
   CHECK(refused(R"({"cmd": "signal", "names": ["web"], "signal": true})")
-            .find("\"signal\" must be a name or a number") == 0);
+            .find("\"signal\" must be a name or a whole number") == 0);
   CHECK(refused(R"({"cmd": "signal", "names": ["web"], "signal": "HUP", "all_processes": 1})") ==
         "\"all_processes\" must be true or false");
   CHECK(refused(R"({"cmd": "signal", "names": ["web"], "signal": "HUP", "pid": 1})")
@@ -132,6 +132,15 @@ TEST_CASE("responses: signal") {
   CHECK(mixed["signal"] == "SIGUSR1");
   CHECK(mixed["programs"][0]["pids"] == Json::array({12, 13}));
   CHECK(mixed["programs"][1]["error"] == "no process to signal (it is stopped)");
+  // The error line names ten; "programs" has them all.
+  std::vector<SignalResult> stopped;
+  for (int i = 0; i < 25; ++i)
+    stopped.push_back({"p" + std::to_string(i), {}, std::string("no process")});
+  Json many = signal_response(SIGHUP, stopped);
+  CHECK(many["programs"].size() == 25);
+  std::string error = many["error"];
+  CHECK(error.find("p9: no process; and 15 more") != std::string::npos);
+  CHECK(error.find("p10:") == std::string::npos);
 }
 
 TEST_CASE("exit history: the last 10, newest first") {
