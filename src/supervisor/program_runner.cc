@@ -3,7 +3,6 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <csignal>
 
 #include "config/units.h"
@@ -551,19 +550,7 @@ Result<std::vector<pid_t>> ProgramRunner::send_signal(int signal, bool all_proce
     if (auto sent = context_.launcher.send_signal(pid_, signal); !sent) return sent.error();
     return std::vector<pid_t>{pid_};
   }
-  auto listed = context_.backend.processes(desired_.name);
-  if (!listed) return listed.error();
-  std::vector<pid_t> signalled;
-  for (pid_t pid : *listed) {
-    if (pid == staged_pid_) continue;
-    // A process that exited since the listing is no error: it needs no signal any more.
-    if (::kill(pid, signal) == 0)
-      signalled.push_back(pid);
-    else if (errno != ESRCH)
-      return Error::from_errno(
-          errno, "sending " + config::signal_name(signal) + " to pid " + std::to_string(pid));
-  }
-  return signalled;
+  return context_.backend.signal_processes(desired_.name, signal, staged_pid_);
 }
 
 }  // namespace climits::supervisor
