@@ -317,7 +317,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return climits::ctl::usage_error(climits::ctl::usage_message(e, cli), cli);
   }
-  if (!options.signal.empty()) {
+  if (cli.got_subcommand(climits::control::command_name(Command::signal))) {
     auto number = climits::config::parse_any_signal(options.signal);
     if (!number)
       return climits::ctl::usage_error(

@@ -22,6 +22,8 @@ CASES = [
     (["signal", "HUP"], "signal needs program names, or all", "signal"),
     (["signal", "BOGUS", "web"], 'signal: unknown signal "BOGUS" (use a name such as HUP, '
                                  'USR1 or SIGTERM, or a number from 1 to 64)', "signal"),
+    (["signal", "", "web"], 'signal: unknown signal "" (use a name such as HUP, USR1 or '
+                            'SIGTERM, or a number from 1 to 64)', "signal"),
     (["status", "--frob"], "status: unknown option --frob", "status"),
     (["--frob", "status"], "unknown option --frob", None),
     (["--frob=1", "status"], "unknown option --frob", None),
