@@ -4,12 +4,17 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <iostream>
 #include <optional>
 #include <thread>
 
+#include "app/ctl_signal.h"
+#include "app/ctl_usage.h"
 #include "build_info.h"
+#include "config/units.h"
 #include "control/client.h"
+#include "control/detail_view.h"
 #include "control/protocol.h"
 #include "control/table.h"
 
@@ -21,7 +26,7 @@ using climits::control::Json;
 
 constexpr int kExitOk = 0;
 constexpr int kExitFailed = 1;
-constexpr int kExitUsage = 2;
+using climits::ctl::kExitUsage;
 constexpr auto kPollInterval = std::chrono::milliseconds(50);
 
 struct Options {
@@ -29,6 +34,9 @@ struct Options {
   std::vector<std::string> names;
   bool json = false;
   double timeout_seconds = 0;  // 0: long enough for the programs' own settle and stop times
+  std::string signal;          // signal: as given; checked after parsing
+  int signal_number = 0;
+  bool all_processes = false;
 };
 
 void fail(const std::string& message) {
@@ -75,7 +83,12 @@ int run_status(const Options& options) {
   auto response = call(*client, climits::control::make_request(Command::status, options.names));
   if (!response) return kExitFailed;
   const Json& programs = (*response)["programs"];
-  if (options.json)
+  // One program by name: the manager sent its detail (history, limits, output).
+  bool one = options.names.size() == 1 && options.names[0] != climits::control::kAllPrograms;
+  if (one && !options.json && programs.is_array() && programs.size() == 1)
+    std::cout << climits::control::format_detail_view(programs[0],
+                                                      std::chrono::system_clock::now());
+  else if (options.json)
     std::cout << Json{{"programs", programs}}.dump(2, ' ', false, Json::error_handler_t::replace)
               << '\n';
   else
@@ -221,6 +234,11 @@ int run_version(const Options& options) {
   return kExitOk;
 }
 
+int run_signal(const Options& options) {
+  return climits::ctl::run_signal(options.socket, options.signal_number, options.names,
+                                  options.all_processes);
+}
+
 using climits::control::Names;
 
 // A subcommand per command of the protocol; its name and whether it takes program names come
@@ -247,6 +265,10 @@ constexpr CtlCommand kCommands[] = {
      true, false, run_reload},
     {Command::version, "Print the versions of climits-ctl and of the running manager", false, false,
      run_version},
+    {Command::signal,
+     "Send a signal (name or number) to programs' main processes, or with --all-processes to "
+     "every process in their cgroups",
+     false, false, run_signal},
 };
 
 }  // namespace
@@ -266,6 +288,13 @@ int main(int argc, char** argv) {
   for (const auto& command : kCommands) {
     const auto& info = climits::control::command_info(command.command);
     CLI::App* sub = cli.add_subcommand(info.name, command.help);
+    // The signal comes before the names: positionals are filled in the order they are added.
+    if (command.command == Command::signal) {
+      sub->add_option("signal", options.signal, "A signal, by name (HUP, SIGUSR1, …) or number")
+          ->required();
+      sub->add_flag("--all-processes", options.all_processes,
+                    "Signal every process in each program's cgroup, not only the main one");
+    }
     if (info.names != Names::none) {
       auto* names = sub->add_option(
           "names", options.names,
@@ -279,11 +308,24 @@ int main(int argc, char** argv) {
                       "stop timeout needs it)");
     subcommands.emplace_back(&command, sub);
   }
+  if (auto unknown = climits::ctl::early_usage_error(cli, {argv + 1, argv + argc}))
+    return climits::ctl::usage_error(*unknown, cli);
   try {
     cli.parse(argc, argv);
+  } catch (const CLI::Success& e) {
+    return cli.exit(e);  // --help, --version
   } catch (const CLI::ParseError& e) {
-    int code = cli.exit(e);
-    return code == 0 ? kExitOk : kExitUsage;
+    return climits::ctl::usage_error(climits::ctl::usage_message(e, cli), cli);
+  }
+  if (cli.got_subcommand(climits::control::command_name(Command::signal))) {
+    auto number = climits::config::parse_any_signal(options.signal);
+    if (!number)
+      return climits::ctl::usage_error(
+          "signal: unknown signal \"" + options.signal +
+              "\" (use a name such as HUP, USR1 or SIGTERM, or a number from 1 to " +
+              std::to_string(SIGRTMAX) + ")",
+          cli);
+    options.signal_number = *number;
   }
   for (const auto& [command, sub] : subcommands)
     if (sub->parsed()) return command->run(options);

@@ -2,6 +2,9 @@
 
 #include <unistd.h>
 
+#include <cerrno>
+#include <csignal>
+
 #include <algorithm>
 #include <thread>
 
@@ -42,6 +45,23 @@ Result<void> Backend::remove(const std::string& program) {
       return removed;
     short_pause(round);
   }
+}
+
+Result<std::vector<pid_t>> Backend::signal_processes(const std::string& program, int signal,
+                                                     pid_t spare) {
+  auto listed = processes(program);
+  if (!listed) return listed.error();
+  std::vector<pid_t> signalled;
+  for (pid_t pid : *listed) {
+    if (pid == spare) continue;
+    // A process that exited since the listing needs no signal any more: not an error.
+    if (::kill(pid, signal) == 0)
+      signalled.push_back(pid);
+    else if (errno != ESRCH)
+      return Error::from_errno(errno, "signal " + std::to_string(signal) + " to pid " +
+                                          std::to_string(pid) + " in " + path_of(program));
+  }
+  return signalled;
 }
 
 Result<std::vector<std::string>> program_names_in(const std::string& root) {

@@ -61,6 +61,11 @@ class Backend {
   // 0 where the cgroup has no pids controller.
   virtual Result<std::uint64_t> pids_limit_hits(const std::string& program) = 0;
   virtual Result<std::vector<pid_t>> processes(const std::string& program) = 0;
+  // Sends `signal` to every process listed in the program's cgroup but `spare` (0: none): an
+  // operator's signal (climits-ctl signal --all-processes), one pass over cgroup.procs. The
+  // pids signalled; one that exited since the listing is skipped.
+  virtual Result<std::vector<pid_t>> signal_processes(const std::string& program, int signal,
+                                                      pid_t spare);
 
   // What the supervisor uses on the loop: single steps that never wait (cgroup/emptier.h
   // repeats them on a timer until they are done).

@@ -77,6 +77,9 @@ constexpr SignalName kSignals[] = {
     {"XCPU", SIGXCPU}, {"XFSZ", SIGXFSZ}, {"TTIN", SIGTTIN}, {"TTOU", SIGTTOU},
     {"TSTP", SIGTSTP}, {"URG", SIGURG},   {"PROF", SIGPROF}, {"VTALRM", SIGVTALRM},
 };
+// Named for climits-ctl signal and in its replies, never a stop signal: ignored by default.
+constexpr SignalName kOtherSignals[] = {
+    {"CHLD", SIGCHLD}, {"STKFLT", SIGSTKFLT}, {"IO", SIGIO}, {"POLL", SIGIO}};
 // Signals that cannot be a stop signal: STOP/TSTP/TTIN/TTOU suspend instead of ending, CONT
 // and WINCH/URG are ignored by default, so the program would only ever die at the timeout.
 constexpr int kNotForStopping[] = {SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU, SIGCONT, SIGWINCH, SIGURG};
@@ -99,7 +102,40 @@ std::optional<int> parse_signal(std::string_view text) {
 std::string signal_name(int signal) {
   for (const auto& entry : kSignals)
     if (entry.number == signal) return std::string("SIG") + entry.name;
+  for (const auto& entry : kOtherSignals)
+    if (entry.number == signal) return std::string("SIG") + entry.name;
+  if (signal == SIGRTMIN) return "SIGRTMIN";
+  if (signal == SIGRTMAX) return "SIGRTMAX";
+  if (signal > SIGRTMIN && signal < SIGRTMAX)
+    return "SIGRTMIN+" + std::to_string(signal - SIGRTMIN);
   return "SIG" + std::to_string(signal);
+}
+
+std::optional<int> parse_any_signal(std::string_view text) {
+  if (auto number = parse_u64(text)) {
+    if (*number < 1 || *number > static_cast<std::uint64_t>(SIGRTMAX)) return std::nullopt;
+    return static_cast<int>(*number);
+  }
+  std::string upper;
+  for (char c : text) upper.push_back(static_cast<char>(c >= 'a' && c <= 'z' ? c - 32 : c));
+  std::string_view name = upper;
+  if (name.starts_with("SIG")) name.remove_prefix(3);
+  for (const auto& entry : kSignals)
+    if (name == entry.name) return entry.number;
+  for (const auto& entry : kOtherSignals)
+    if (name == entry.name) return entry.number;
+  // Real-time signals by their place from either end: RTMIN+2, RTMAX-1.
+  auto real_time = [&](std::string_view base, int from, int direction) -> std::optional<int> {
+    if (!name.starts_with(base)) return std::nullopt;
+    std::string_view rest = name.substr(base.size());
+    if (rest.empty()) return from;
+    if (rest[0] != (direction > 0 ? '+' : '-')) return std::nullopt;
+    auto offset = parse_u64(rest.substr(1));
+    if (!offset || *offset > static_cast<std::uint64_t>(SIGRTMAX - SIGRTMIN)) return std::nullopt;
+    return from + direction * static_cast<int>(*offset);
+  };
+  if (auto rt = real_time("RTMIN", SIGRTMIN, +1)) return rt;
+  return real_time("RTMAX", SIGRTMAX, -1);
 }
 
 bool is_valid_program_name(std::string_view name) {

@@ -21,7 +21,12 @@ std::optional<Duration> parse_duration(std::string_view text);
 
 // "TERM", "SIGTERM", "term", "sigterm" → 15. Only signals that make sense for stopping.
 std::optional<int> parse_signal(std::string_view text);
-std::string signal_name(int signal);  // 15 → "SIGTERM"; unknown → "SIG<n>"
+std::string signal_name(int signal);  // 15 → "SIGTERM", 36 → "SIGRTMIN+2"; unknown → "SIG<n>"
+
+// Any signal a process can be sent (climits-ctl signal): the names above in the same forms,
+// the ones that pause or are ignored by default included (STOP, CONT, CHLD, …), RTMIN,
+// RTMIN+N, RTMAX-N, RTMAX, or a number from 1 to SIGRTMAX.
+std::optional<int> parse_any_signal(std::string_view text);
 
 // [A-Za-z0-9_.-]{1,64}, not "." or "..".
 bool is_valid_program_name(std::string_view name);

@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include "build_info.h"
+#include "config/units.h"
+#include "control/status_detail.h"
 
 namespace climits::control {
 
@@ -38,7 +40,8 @@ std::string Handler::respond(std::string_view line, const Peer& peer) {
 Json Handler::handle(const Request& request, const Peer& peer) {
   // One method per row of kCommands (protocol.h), in its order.
   static constexpr Method kMethods[] = {&Handler::status,  &Handler::start,  &Handler::stop,
-                                        &Handler::restart, &Handler::reload, &Handler::version};
+                                        &Handler::restart, &Handler::reload, &Handler::version,
+                                        &Handler::signal};
   static_assert(std::size(kMethods) == std::size(kCommands));
   spdlog::debug("control: uid {} (pid {}): {}", peer.uid, peer.pid, command_name(request.command));
   for (std::size_t i = 0; i < std::size(kCommands); ++i)
@@ -81,6 +84,10 @@ Json Handler::status(const Request& request, const Peer&) {
   if (request.names.empty()) return status_response(manager_.status());
   auto selected = select(request);
   if (!selected) return error_response(selected.error().message);
+  // One program by name: its detail (history, limits, outputs); a status of many stays small.
+  if (selected->size() == 1 && !request.all())
+    return Json{{"ok", true},
+                {"programs", Json::array({detail_json(selected->front()->detail())})}};
   std::vector<supervisor::ProgramStatus> statuses;
   statuses.reserve(selected->size());
   for (auto* runner : *selected) statuses.push_back(runner->status());
@@ -133,6 +140,30 @@ Json Handler::restart(const Request& request, const Peer& peer) {
 Json Handler::reload(const Request&, const Peer& peer) {
   spdlog::info("control: reload requested by uid {} (pid {})", peer.uid, peer.pid);
   return reload_();
+}
+
+Json Handler::signal(const Request& request, const Peer& peer) {
+  auto selected = select(request);
+  if (!selected) return error_response(selected.error().message);
+  std::string cause = cause_of(request, peer);
+  std::string signal = config::signal_name(request.signal);
+  std::vector<SignalResult> results;
+  results.reserve(selected->size());
+  for (auto* runner : *selected) {
+    SignalResult result{runner->program().name, {}, {}};
+    if (auto sent = runner->send_signal(request.signal, request.all_processes)) {
+      result.pids = std::move(*sent);
+      std::string pids;
+      for (pid_t pid : result.pids) pids += (pids.empty() ? "" : ", ") + std::to_string(pid);
+      spdlog::info("{}: {} sent to {} {} ({})", result.name, signal,
+                   result.pids.size() == 1 ? "pid" : "pids", pids.empty() ? "none" : pids, cause);
+    } else {
+      result.error = sent.error().message;
+      spdlog::info("{}: {} not sent: {} ({})", result.name, signal, *result.error, cause);
+    }
+    results.push_back(std::move(result));
+  }
+  return signal_response(request.signal, results);
 }
 
 Json Handler::version(const Request&, const Peer&) {

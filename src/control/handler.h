@@ -31,6 +31,7 @@ class Handler {
   Json restart(const Request& request, const Peer& peer);
   Json reload(const Request& request, const Peer& peer);
   Json version(const Request& request, const Peer& peer);
+  Json signal(const Request& request, const Peer& peer);
 
   // The programs a request names, in its order ("all": every program, in file order). Any
   // unknown name makes the whole request an error that names them all.

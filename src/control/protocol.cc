@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <ctime>
 #include <unordered_set>
@@ -42,6 +43,39 @@ Error request_error(std::string message) {
   return Error{0, std::move(message)};
 }
 
+// "signal" (a name or a number, as a string or a JSON integer) and "all_processes".
+Result<void> read_signal_fields(const Json& value, Request& request) {
+  constexpr const char* kExample =
+      "e.g. {\"cmd\": \"signal\", \"signal\": \"HUP\", \"names\": [\"web\"]}";
+  auto signal = value.find("signal");
+  if (signal == value.end() || signal->is_null())
+    return request_error(std::string("signal needs \"signal\": a name or a number (") + kExample +
+                         ")");
+  std::optional<int> number;
+  if (signal->is_string()) {
+    number = config::parse_any_signal(signal->get<std::string>());
+    if (!number)
+      return request_error("unknown signal " + quoted(signal->get<std::string>()) +
+                           " (a name such as \"HUP\" or \"SIGUSR1\", or a number from 1 to " +
+                           std::to_string(SIGRTMAX) + ")");
+  } else if (signal->is_number_integer()) {
+    auto given = signal->get<std::int64_t>();
+    if (given >= 1 && given <= SIGRTMAX) number = static_cast<int>(given);
+    if (!number)
+      return request_error("no signal has the number " + std::to_string(given) + " (1 to " +
+                           std::to_string(SIGRTMAX) + ")");
+  } else {
+    return request_error(std::string("\"signal\" must be a name or a whole number (") + kExample +
+                         ")");
+  }
+  request.signal = *number;
+  if (auto all = value.find("all_processes"); all != value.end() && !all->is_null()) {
+    if (!all->is_boolean()) return request_error("\"all_processes\" must be true or false");
+    request.all_processes = all->get<bool>();
+  }
+  return success();
+}
+
 }  // namespace
 
 const CommandInfo& command_info(Command command) {
@@ -79,12 +113,20 @@ Result<Request> parse_request(std::string_view line) {
   }
   if (!value.is_object())
     return request_error("a request is a JSON object, e.g. {\"cmd\": \"status\"}");
-  for (const auto& item : value.items()) {
-    if (item.key() != "cmd" && item.key() != "names")
-      return request_error("unknown key " + quoted(item.key()) +
-                           " in the request (a request has \"cmd\" and \"names\")");
-  }
   auto cmd = value.find("cmd");
+  const CommandInfo* named =
+      cmd != value.end() && cmd->is_string() ? find_command(cmd->get<std::string>()) : nullptr;
+  for (const auto& item : value.items()) {
+    if (item.key() == "cmd" || item.key() == "names") continue;
+    if (named != nullptr && named->command == Command::signal &&
+        (item.key() == "signal" || item.key() == "all_processes"))
+      continue;
+    return request_error("unknown key " + quoted(item.key()) + " in the request (" +
+                         (named != nullptr && named->command == Command::signal
+                              ? "a signal request has \"cmd\", \"names\", \"signal\" and "
+                                "\"all_processes\")"
+                              : "a request has \"cmd\" and \"names\")"));
+  }
   if (cmd == value.end())
     return request_error("the request has no \"cmd\" (e.g. {\"cmd\": \"status\"})");
   if (!cmd->is_string()) return request_error("\"cmd\" must be a string: " + command_list());
@@ -117,6 +159,9 @@ Result<Request> parse_request(std::string_view line) {
     return request_error(std::string(row->name) +
                          " needs program names, or \"all\" (e.g. {\"cmd\": \"" + row->name +
                          "\", \"names\": [\"web\"]})");
+  if (row->command == Command::signal) {
+    if (auto read = read_signal_fields(value, request); !read) return read.error();
+  }
   return request;
 }
 
@@ -177,28 +222,27 @@ Json status_json(const supervisor::ProgramStatus& status) {
       status.memory_max_bytes ? Json(*status.memory_max_bytes) : Json(nullptr);
   program["restarts"] = status.restarts;
   program["oom_kills"] = status.oom_kills;
-  if (status.last_exit) {
-    const auto& exit = *status.last_exit;
-    using supervisor::ExitKind;
-    // An OOM kill under oom_policy stop or kill may end with the main process's own exit code.
-    bool by_signal =
-        exit.kind == ExitKind::signal || (exit.kind == ExitKind::oom_killed && exit.signal != 0);
-    program["last_exit"] = Json{
-        {"kind", supervisor::exit_kind_name(exit.kind)},
-        {"code", by_signal ? Json(nullptr) : Json(exit.code)},
-        {"signal", by_signal ? Json(config::signal_name(exit.signal)) : Json(nullptr)},
-        {"at", iso8601_utc(exit.at)},
-        {"description", exit.describe()},
-    };
-  } else {
-    program["last_exit"] = nullptr;
-  }
+  program["last_exit"] = status.last_exit ? exit_json(*status.last_exit) : Json(nullptr);
   program["cgroup"] = status.cgroup;
   // The second part's fields (docs/control-protocol.md) follow the first release's.
   program["limits_pending"] = status.limits_pending ? Json(*status.limits_pending) : Json(nullptr);
   program["last_oom_at"] =
       status.last_oom_at ? Json(iso8601_utc(*status.last_oom_at)) : Json(nullptr);
   return program;
+}
+
+Json exit_json(const supervisor::ExitInfo& exit) {
+  using supervisor::ExitKind;
+  // An OOM kill under oom_policy stop or kill may end with the main process's own exit code.
+  bool by_signal =
+      exit.kind == ExitKind::signal || (exit.kind == ExitKind::oom_killed && exit.signal != 0);
+  return Json{
+      {"kind", supervisor::exit_kind_name(exit.kind)},
+      {"code", by_signal ? Json(nullptr) : Json(exit.code)},
+      {"signal", by_signal ? Json(config::signal_name(exit.signal)) : Json(nullptr)},
+      {"at", iso8601_utc(exit.at)},
+      {"description", exit.describe()},
+  };
 }
 
 Json status_response(const std::vector<supervisor::ProgramStatus>& programs) {
@@ -219,6 +263,31 @@ Json action_response(const std::vector<ActionResult>& programs) {
     });
   }
   return Json{{"ok", true}, {"programs", std::move(list)}};
+}
+
+Json signal_response(int signal, const std::vector<SignalResult>& programs) {
+  // The error line names the first few; every one is in "programs" (a signal to all of a
+  // thousand stopped programs must not make a line of a thousand reasons).
+  constexpr std::size_t kNamedInError = 10;
+  Json list = Json::array();
+  std::string failures;
+  std::size_t failed = 0;
+  for (const auto& program : programs) {
+    Json entry{{"name", program.name}, {"pids", program.pids}};
+    if (program.error) {
+      entry["error"] = *program.error;
+      if (++failed <= kNamedInError)
+        failures += (failures.empty() ? "" : "; ") + program.name + ": " + *program.error;
+    }
+    list.push_back(std::move(entry));
+  }
+  if (failed > kNamedInError)
+    failures += "; and " + std::to_string(failed - kNamedInError) + " more";
+  Json response{{"ok", failed == 0}};
+  if (failed > 0) response["error"] = "not signalled: " + failures;
+  response["signal"] = config::signal_name(signal);
+  response["programs"] = std::move(list);
+  return response;
 }
 
 std::string to_line(const Json& value) {

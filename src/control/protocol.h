@@ -26,7 +26,7 @@ inline constexpr int kProtocolVersion = 1;
 // closed: nothing legitimate comes near it.
 inline constexpr std::size_t kMaxRequestBytes = 64 * 1024;
 
-enum class Command { status, start, stop, restart, reload, version };
+enum class Command { status, start, stop, restart, reload, version, signal };
 
 // What a command takes besides its name.
 enum class Names { none, optional, required };
@@ -42,6 +42,7 @@ inline constexpr CommandInfo kCommands[] = {
     {Command::status, "status", Names::optional}, {Command::start, "start", Names::required},
     {Command::stop, "stop", Names::required},     {Command::restart, "restart", Names::required},
     {Command::reload, "reload", Names::none},     {Command::version, "version", Names::none},
+    {Command::signal, "signal", Names::required},
 };
 const CommandInfo& command_info(Command command);
 
@@ -52,7 +53,10 @@ struct Request {
   Command command = Command::status;
   std::vector<std::string> names;  // as sent, duplicates dropped; empty for "every program"
                                    // (status) and for commands that take none
-  bool all() const;                // no names, or "all" among them
+  // signal: {"signal": "HUP" or 1, "all_processes": false}
+  int signal = 0;
+  bool all_processes = false;
+  bool all() const;  // no names, or "all" among them
 };
 
 const char* command_name(Command command);  // command_info(command).name
@@ -80,6 +84,8 @@ Json version_response(const std::string& version);  // {"ok": true, "version": �
 // One program in a `status` response, with the field names and types of
 // docs/control-protocol.md (status).
 Json status_json(const supervisor::ProgramStatus& status);
+// A last_exit object: {"kind", "code", "signal", "at", "description"}.
+Json exit_json(const supervisor::ExitInfo& exit);
 Json status_response(const std::vector<supervisor::ProgramStatus>& programs);
 
 // One program in a start/stop/restart response: its state right after the request, and the
@@ -92,6 +98,16 @@ struct ActionResult {
   double stop_timeout_seconds = 0;
 };
 Json action_response(const std::vector<ActionResult>& programs);
+
+// One program in a signal response: the pids signalled, or why none was.
+struct SignalResult {
+  std::string name;
+  std::vector<pid_t> pids;
+  std::optional<std::string> error;
+};
+// {"ok": …, "signal": "SIGHUP", "programs": [{"name": …, "pids": [...]}, …]}; a program not
+// signalled has "error", and then "ok" is false and "error" names each one.
+Json signal_response(int signal, const std::vector<SignalResult>& programs);
 
 // A response object as one line: compact, invalid UTF-8 replaced (an error may quote bytes a
 // client sent), no '\n'.

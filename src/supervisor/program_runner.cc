@@ -358,6 +358,7 @@ void ProgramRunner::spawn(const std::string& cause) {
     run_length_ = std::chrono::milliseconds(0);
     last_exit_ =
         classify_exit(127, 0, launched.error().message, 0, std::chrono::system_clock::now());
+    history_.record({*last_exit_, run_length_, 0});
     post(Event::exited, last_exit_->describe());
     return;
   }
@@ -401,6 +402,7 @@ void ProgramRunner::on_exit(std::int64_t exit_status, int term_signal) {
                              desired_.memory.oom_policy != config::OomPolicy::continue_);
   if (state_ == State::starting && last_exit_->kind == ExitKind::exited && last_exit_->code == 0)
     warn_if_daemonized(context_.backend, desired_, staged_pid_);
+  history_.record({*last_exit_, run_length_, pid});
   post(Event::exited, "pid " + std::to_string(pid) + " " + last_exit_->describe() + " after " +
                           seconds_text(run_length_));
 }
@@ -591,6 +593,28 @@ ProgramStatus ProgramRunner::status() const {
   status.limits_pending = limits_pending_;
   status.cgroup = context_.backend.path_of(desired_.name);
   return status;
+}
+
+ProgramDetail ProgramRunner::detail() const {
+  ProgramDetail detail;
+  detail.status = status();
+  detail.desired_limits = desired_limits(desired_);
+  detail.applied_limits = applied_;
+  detail.stdout_output = desired_.stdout_output;
+  detail.stderr_output = desired_.stderr_output;
+  detail.history = history_.newest_first();
+  return detail;
+}
+
+Result<std::vector<pid_t>> ProgramRunner::send_signal(int signal, bool all_processes) {
+  if (pid_ <= 0)
+    return Error{
+        0, std::string("no process to signal (it is ") + state_name(public_state(state_)) + ")"};
+  if (!all_processes) {
+    if (auto sent = context_.launcher.send_signal(pid_, signal); !sent) return sent.error();
+    return std::vector<pid_t>{pid_};
+  }
+  return context_.backend.signal_processes(desired_.name, signal, staged_pid_);
 }
 
 }  // namespace climits::supervisor

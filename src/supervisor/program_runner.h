@@ -90,6 +90,12 @@ class ProgramRunner {
   const config::Program& program() const { return desired_; }
   const std::optional<std::string>& limits_pending() const { return limits_pending_; }
   ProgramStatus status() const;
+  ProgramDetail detail() const;
+
+  // Sends `signal` to the main process or, with `all_processes`, to every process in the
+  // program's cgroup (a replacement staged at its gate excepted: it is not the program yet).
+  // The pids signalled; an error when the program has no main process.
+  Result<std::vector<pid_t>> send_signal(int signal, bool all_processes);
   // Replacements staged at an OOM kill, and runs that started from one (tests).
   int replacements_staged() const { return replacements_staged_; }
   int staged_runs() const { return staged_runs_; }
@@ -175,6 +181,7 @@ class ProgramRunner {
   std::chrono::milliseconds oom_logged_at_{-1000000};  // monotonic
   std::unique_ptr<Timer> oom_log_timer_;
   std::optional<ExitInfo> last_exit_;
+  ExitHistory history_;  // last_exit_ and the runs before it
 };
 
 }  // namespace climits::supervisor

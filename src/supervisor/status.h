@@ -8,8 +8,11 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
+#include "cgroup/limits.h"
 #include "config/model.h"
+#include "supervisor/exit_history.h"
 #include "supervisor/exit_info.h"
 #include "supervisor/state.h"
 
@@ -31,6 +34,17 @@ struct ProgramStatus {
   // when every limit is applied.
   std::optional<std::string> limits_pending;
   std::string cgroup;
+};
+
+// One program in more depth, for `climits-ctl status NAME` (ProgramRunner::detail): what a
+// status of every program leaves out so that it stays small.
+struct ProgramDetail {
+  ProgramStatus status;
+  cgroup::Limits desired_limits;                 // what the configuration asks
+  std::optional<cgroup::Limits> applied_limits;  // what the kernel last accepted; none yet
+  config::OutputSettings stdout_output;
+  config::OutputSettings stderr_output;
+  std::vector<ExitRecord> history;  // newest first, at most ExitHistory::kKept
 };
 
 }  // namespace climits::supervisor

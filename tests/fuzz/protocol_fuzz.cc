@@ -10,6 +10,7 @@
 //   client parses as {"ok": false, "error": …};
 // - a timestamp the client accepts is written back as one that means the same time.
 #include <algorithm>
+#include <csignal>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -56,21 +57,29 @@ void check_request(std::string_view line) {
 
   const Request& r = *request;
   std::string name = command_name(r.command);
-  bool takes_names = r.command == Command::status || r.command == Command::start ||
-                     r.command == Command::stop || r.command == Command::restart;
-  bool needs_names = takes_names && r.command != Command::status;
+  const CommandInfo& info = command_info(r.command);
+  bool takes_names = info.names != Names::none;
+  bool needs_names = info.names == Names::required;
   CHECK_THAT(takes_names || r.names.empty(), name);
   CHECK_THAT(!needs_names || !r.names.empty(), name);
   CHECK_THAT(std::set<std::string>(r.names.begin(), r.names.end()).size() == r.names.size(), line);
 
   // What climits-ctl would send for it means the same to the server.
-  std::string again = to_line(make_request(r.command, r.names));
+  Json resent = make_request(r.command, r.names);
+  if (r.command == Command::signal) {
+    CHECK_THAT(r.signal >= 1 && r.signal <= SIGRTMAX, line);
+    resent["signal"] = r.signal;
+    resent["all_processes"] = r.all_processes;
+  }
+  std::string again = to_line(resent);
   check_line(again);
   auto reparsed = parse_request(again);
   CHECK_THAT(reparsed.ok(), again + " -> " + (reparsed ? "" : reparsed.error().message));
   CHECK_THAT(reparsed->command == r.command, again);
   CHECK_THAT(reparsed->names == r.names, again);
   CHECK_THAT(reparsed->all() == r.all(), again);
+  CHECK_THAT(reparsed->signal == r.signal, again);
+  CHECK_THAT(reparsed->all_processes == r.all_processes, again);
 }
 
 void check_response(std::string_view line) {

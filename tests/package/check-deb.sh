@@ -34,8 +34,14 @@ for f in /lib/systemd/system/climits-manager.service /etc/climits-manager/progra
     /usr/share/man/man8/climits-manager.8.gz /usr/share/man/man8/climits-ctl.8.gz \
     /usr/share/man/man5/climits-programs.yaml.5.gz /usr/share/doc/climits-manager/copyright \
     /usr/share/doc/climits-manager/changelog.gz \
-    /usr/share/doc/climits-manager/examples/reference.yaml; do
+    /usr/share/doc/climits-manager/examples/reference.yaml \
+    /usr/share/bash-completion/completions/climits-ctl \
+    /usr/share/bash-completion/completions/climits-manager; do
     check "contents: $f (-rw-r--r--)" has -rw-r--r-- "$f"
+done
+for command in climits-ctl climits-manager; do
+    check "bash completion: sourcing it registers a function for $command" \
+        bash -c "source '$x/usr/share/bash-completion/completions/$command' && complete -p $command | grep -q -- '-F _'"
 done
 check "contents: docs/operations.md is shipped" \
     grep -qE " /usr/share/doc/climits-manager/operations.md(.gz)?$" "$work/contents"

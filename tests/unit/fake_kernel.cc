@@ -256,6 +256,19 @@ Result<std::vector<pid_t>> FakeBackend::processes(const std::string& program) {
   return std::vector<pid_t>(cg.pids.begin(), cg.pids.end());
 }
 
+Result<std::vector<pid_t>> FakeBackend::signal_processes(const std::string& program, int signal,
+                                                         pid_t spare) {
+  auto& cg = kernel_.cgroup(program);
+  if (!cg.exists) return missing(path_of(program));
+  std::vector<pid_t> signalled;
+  for (int pid : std::vector<int>(cg.pids)) {
+    if (pid == spare || !kernel_.alive(pid)) continue;
+    kernel_.signal(pid, signal);
+    signalled.push_back(pid);
+  }
+  return signalled;
+}
+
 Result<std::size_t> FakeBackend::kill_pass(const std::string& program, pid_t spare) {
   ++kill_passes;
   auto& cg = kernel_.cgroup(program);

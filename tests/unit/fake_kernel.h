@@ -177,6 +177,8 @@ class FakeBackend final : public cgroup::Backend {
   Result<std::uint64_t> pids_limit_hits(const std::string& program) override;
   Result<std::vector<pid_t>> processes(const std::string& program) override;
   Result<std::size_t> kill_pass(const std::string& program, pid_t spare) override;
+  Result<std::vector<pid_t>> signal_processes(const std::string& program, int signal,
+                                              pid_t spare) override;
   Result<void> remove_empty(const std::string& program) override;
   Result<std::vector<std::string>> existing_programs() override;
   Result<std::unique_ptr<cgroup::OomWatcher>> watch_oom(

@@ -562,6 +562,56 @@ TEST_SUITE("runner") {
               "oom-killed (another process of its cgroup; the main process then exited 0)");
       }
     }
+
+  TEST_CASE("an operator's signal: the main process, or every process; none without one") {
+    World w;
+    w.start(program_yaml("app", restart_yaml("on-failure", "10ms", 5)));
+    REQUIRE(w.wait_for("app", State::running));
+    int main_pid = w.launcher.last_pid("app");
+    int child = w.kernel.add_leftover("app", Behaviour::ignoring_term());
+    auto sent = w.runner("app").send_signal(SIGTERM, false);
+    REQUIRE(sent.ok());
+    CHECK(*sent == std::vector<pid_t>{main_pid});
+    CHECK(w.kernel.find(signal_line(child, SIGTERM)) == -1);
+    // The main process dies of it: an exit like any other, which the policy restarts.
+    REQUIRE(w.run_until([&] { return w.launcher.launches_of("app").size() == 2; }));
+    REQUIRE(w.wait_for("app", State::running));
+    int second = w.launcher.last_pid("app");
+    int other = w.kernel.add_leftover("app", Behaviour::ignoring_term());
+    sent = w.runner("app").send_signal(SIGUSR1, true);
+    REQUIRE(sent.ok());
+    CHECK(*sent == std::vector<pid_t>{second, other});
+    CHECK(w.kernel.find(signal_line(other, SIGUSR1)) >= 0);
+
+    w.runner("app").stop("operator");
+    REQUIRE(w.wait_for("app", State::stopped));
+    for (bool all : {false, true}) {
+      auto refused = w.runner("app").send_signal(SIGHUP, all);
+      REQUIRE_FALSE(refused.ok());
+      CHECK(refused.error().message == "no process to signal (it is stopped)");
+    }
+  }
+
+  TEST_CASE("the last runs are kept for status NAME: newest first, with run lengths and pids") {
+    World w;
+    w.start(program_yaml("app", restart_yaml("on-failure", "10ms", 20)));
+    std::vector<int> pids;
+    for (int run = 0; run < 12; ++run) {
+      REQUIRE(w.wait_for("app", State::running));
+      pids.push_back(w.launcher.last_pid("app"));
+      w.kernel.exit(pids.back(), run + 1);
+      REQUIRE(w.run_until([&] { return w.launcher.launches_of("app").size() == pids.size() + 1; }));
+    }
+    auto detail = w.runner("app").detail();
+    REQUIRE(detail.history.size() == supervisor::ExitHistory::kKept);
+    for (std::size_t i = 0; i < detail.history.size(); ++i) {
+      CHECK(detail.history[i].exit.kind == ExitKind::exited);
+      CHECK(detail.history[i].exit.code == 12 - static_cast<int>(i));
+      CHECK(detail.history[i].pid == pids[11 - i]);
+      CHECK(detail.history[i].run_length.count() >= 0);
+    }
+    CHECK(detail.history[0].exit.at == detail.status.last_exit->at);
+    CHECK(detail.desired_limits == detail.applied_limits);
   }
 
 }  // TEST_SUITE("runner")
