@@ -562,6 +562,7 @@ TEST_SUITE("runner") {
               "oom-killed (another process of its cgroup; the main process then exited 0)");
       }
     }
+  }
 
   TEST_CASE("an operator's signal: the main process, or every process; none without one") {
     World w;
