@@ -84,6 +84,8 @@ void program_group(std::string& out, const Json& program,
                                        : "?");
   line(out, "restarts", number(field(program, "restarts"), "-", false));
   line(out, "oom kills", number(field(program, "oom_kills"), "-", false));
+  if (const Json& at = field(program, "last_oom_at"); at.is_string())
+    line(out, "last oom kill", at.get<std::string>());
   line(out, "last exit", last_exit_text(field(program, "last_exit"), now));
   line(out, "cgroup", text(field(program, "cgroup")));
 }

@@ -165,7 +165,7 @@ TEST_CASE("status of one program: the detail JSON") {
   CHECK(keys == std::vector<std::string>{"name", "state", "pid", "uptime_seconds", "memory_bytes",
                                          "memory_peak_bytes", "memory_max_bytes", "restarts",
                                          "oom_kills", "last_exit", "cgroup", "limits_pending",
-                                         "limits", "output", "history"});
+                                         "last_oom_at", "limits", "output", "history"});
   CHECK(program["limits"]["desired"]["memory_max_bytes"] == 16u << 20);
   CHECK(program["limits"]["applied"]["memory_max_bytes"] == 64u << 20);
   CHECK(program["limits"]["desired"]["memory_high_bytes"].is_null());
