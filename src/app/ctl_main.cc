@@ -8,6 +8,7 @@
 #include <optional>
 #include <thread>
 
+#include "app/ctl_streams.h"
 #include "build_info.h"
 #include "control/client.h"
 #include "control/protocol.h"
@@ -29,6 +30,8 @@ struct Options {
   std::vector<std::string> names;
   bool json = false;
   double timeout_seconds = 0;  // 0: long enough for the programs' own settle and stop times
+  climits::control::LogsOptions logs;
+  bool only_stdout = false, only_stderr = false;  // logs --stdout, --stderr
 };
 
 void fail(const std::string& message) {
@@ -221,6 +224,30 @@ int run_version(const Options& options) {
   return kExitOk;
 }
 
+int run_logs(const Options& options) {
+  auto logs = options.logs;
+  using climits::control::LogStreams;
+  logs.streams = options.only_stdout   ? LogStreams::stdout_only
+                 : options.only_stderr ? LogStreams::stderr_only
+                                       : LogStreams::both;
+  return climits::app::run_logs(options.socket, options.names, logs);
+}
+
+int run_events(const Options& options) {
+  return climits::app::run_events(options.socket, options.json);
+}
+
+void add_logs_options(CLI::App* sub, Options& options) {
+  sub->add_flag("-f,--follow", options.logs.follow,
+                "Then print new lines as they come, until interrupted");
+  sub->add_option("-n,--lines", options.logs.lines, "How many of the last lines to print")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{0}, climits::control::kMaxLogLines));
+  auto* out = sub->add_flag("--stdout", options.only_stdout, "Only the standard output's file");
+  auto* err = sub->add_flag("--stderr", options.only_stderr, "Only the standard error's file");
+  out->excludes(err);
+}
+
 using climits::control::Names;
 
 // A subcommand per command of the protocol; its name and whether it takes program names come
@@ -247,6 +274,14 @@ constexpr CtlCommand kCommands[] = {
      true, false, run_reload},
     {Command::version, "Print the versions of climits-ctl and of the running manager", false, false,
      run_version},
+    {Command::logs,
+     "Print the last lines of the programs' output files (NAME... or all), and with -f follow "
+     "them",
+     false, false, run_logs},
+    {Command::events,
+     "Print the manager's events as they happen (state changes, OOM kills, reloads) until "
+     "interrupted",
+     true, false, run_events},
 };
 
 }  // namespace
@@ -277,6 +312,7 @@ int main(int argc, char** argv) {
       sub->add_option("--timeout", options.timeout_seconds,
                       "Seconds to wait for the programs (default: 60, or longer when their "
                       "stop timeout needs it)");
+    if (command.command == Command::logs) add_logs_options(sub, options);
     subcommands.emplace_back(&command, sub);
   }
   try {

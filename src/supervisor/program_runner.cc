@@ -197,6 +197,8 @@ void ProgramRunner::log_transition(State to, Action action, const std::string& c
   State shown = public_state(to);
   if (shown == shown_ && action != Action::kill_cgroup) return;
   spdlog::info("{}: {} -> {} ({})", desired_.name, state_name(shown_), state_name(shown), cause);
+  if (context_.events && context_.events->has_listeners())
+    context_.events->publish(StateChanged{desired_.name, shown_, shown, cause});
   shown_ = shown;
 }
 
@@ -431,6 +433,8 @@ void ProgramRunner::on_oom(std::uint64_t added) {
   spdlog::warn("{}: the kernel OOM-killed {} process{} in its cgroup (limit {}; {} so far)",
                desired_.name, added, added == 1 ? "" : "es",
                desired_.memory.max ? format_bytes(*desired_.memory.max) : "none", oom_kills_);
+  if (context_.events && context_.events->has_listeners())
+    context_.events->publish(OomKilled{desired_.name, added, oom_kills_});
   post(Event::oom_notice, "OOM kill");
 }
 
