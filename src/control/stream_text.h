@@ -18,7 +18,7 @@ std::string event_text(const Json& event);
 // One line of a `logs` stream: the program's line, after "NAME | " when `prefixed`.
 std::string log_line_text(const Json& line, bool prefixed);
 
-// The skip marker: "skipped 120 lines (1.2 MiB of output): this reader fell behind".
+// The skip marker: "skipped 120 lines (3M of output): this reader fell behind".
 std::string skipped_text(const Json& marker);
 
 }  // namespace climits::control
