@@ -11,6 +11,9 @@ class EventStreams::Subscriber : public Stream {
   explicit Subscriber(EventStreams* hub) : hub_(hub) {}
 
   SlowReader slow_reader() const override { return SlowReader::drop; }
+  // As for the answers of any client: events are small, a listener that keeps up never
+  // holds a fraction of this.
+  std::size_t unsent_cap() const override { return 256 * 1024; }
   void start(StreamOutput& output) override {
     output_ = &output;
     hub_->add(output_);

@@ -24,6 +24,10 @@ namespace climits::control {
 inline constexpr std::size_t kMaxTailBytesPerFile = 4u << 20;
 inline constexpr std::size_t kMaxTailBytes = 16u << 20;
 inline constexpr std::size_t kMinTailBytesPerFile = 64u << 10;
+// What a follower may leave unread before it skips: about 0.1 s of a program writing 10 MB/s
+// (as JSON), so that a reader descheduled for a moment on a busy machine misses nothing, and
+// still a bound on the manager's memory per follower.
+inline constexpr std::size_t kMaxUnsentBytes = 1u << 20;
 
 // The last `count` lines of the bytes at the end of a file (`whole_file`: they start at its
 // beginning; otherwise the first, perhaps cut, line is not one of them). With `hold_partial`
@@ -47,13 +51,14 @@ class LogStream : public Stream {
   ~LogStream() override;
 
   SlowReader slow_reader() const override { return SlowReader::skip; }
+  std::size_t unsent_cap() const override { return kMaxUnsentBytes; }
   void start(StreamOutput& output) override;
   void stop() override;
 
  private:
   class Follower;
 
-  void forward(const Source& source, std::string_view lines);
+  void forward(const std::string& prefix, std::string_view lines);
 
   std::vector<Source> sources_;
   LogsOptions options_;

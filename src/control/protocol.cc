@@ -474,15 +474,24 @@ void append_json_string(std::string& out, std::string_view text) {
   out += '"';
 }
 
-void append_log_line(std::string& out, std::string_view name, std::string_view stream,
-                     std::string_view line) {
-  out += "{\"name\":";
-  append_json_string(out, name);
-  out += ",\"stream\":";
-  append_json_string(out, stream);
-  out += ",\"line\":";
+std::string log_line_prefix(std::string_view name, std::string_view stream) {
+  std::string prefix = "{\"name\":";
+  append_json_string(prefix, name);
+  prefix += ",\"stream\":";
+  append_json_string(prefix, stream);
+  prefix += ",\"line\":";
+  return prefix;
+}
+
+void append_log_line(std::string& out, std::string_view prefix, std::string_view line) {
+  out += prefix;
   append_json_string(out, line);
   out += "}\n";
+}
+
+void append_log_line(std::string& out, std::string_view name, std::string_view stream,
+                     std::string_view line) {
+  append_log_line(out, log_line_prefix(name, stream), line);
 }
 
 Json logs_complete(std::uint64_t lines) {

@@ -127,6 +127,10 @@ std::string event_line(const supervisor::ManagerEvent& event);
 // '\n'). Written by hand: a follower of a flooding program encodes every line it writes.
 void append_log_line(std::string& out, std::string_view name, std::string_view stream,
                      std::string_view line);
+// The same in two steps, for a follower that encodes thousands of lines of one file:
+// {"name": …, "stream": …, "line": once, then each line after it.
+std::string log_line_prefix(std::string_view name, std::string_view stream);
+void append_log_line(std::string& out, std::string_view prefix, std::string_view line);
 // Appends `text` as a JSON string (quoted, escaped, invalid UTF-8 replaced by U+FFFD), as
 // to_line() would write it.
 void append_json_string(std::string& out, std::string_view text);

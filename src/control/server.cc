@@ -286,7 +286,8 @@ void Server::push(Connection& connection, std::string text, std::uint64_t lines,
                   std::uint64_t payload_bytes) {
   if (connection.closing || connection.close_after_write || !connection.source) return;
   std::size_t queued = uv_stream_get_write_queue_size(connection.stream());
-  bool over = queued > 0 && queued + text.size() > kMaxPendingBytes;
+  std::size_t cap = connection.source->unsent_cap();
+  bool over = queued > 0 && queued + text.size() > cap;
   if (connection.source->slow_reader() == SlowReader::drop) {
     if (over) {
       spdlog::warn(
@@ -299,7 +300,7 @@ void Server::push(Connection& connection, std::string text, std::uint64_t lines,
     write(connection, std::move(text));
     return;
   }
-  if (connection.skipping && queued > kMaxPendingBytes / 2) over = true;
+  if (connection.skipping && queued > cap / 2) over = true;
   if (over) {
     if (!connection.skipping)
       spdlog::debug("control: uid {} (pid {}) falls behind its stream: skipping lines",
@@ -383,7 +384,7 @@ void Server::on_written(Connection& connection, int status) {
     return;
   }
   if (connection.skipping &&
-      uv_stream_get_write_queue_size(connection.stream()) <= kMaxPendingBytes / 2)
+      uv_stream_get_write_queue_size(connection.stream()) <= connection.source->unsent_cap() / 2)
     end_skipping(connection);
   rearm(connection);
 }

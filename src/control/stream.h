@@ -4,11 +4,12 @@
 // the line, then hands the Stream the connection's output (StreamOutput) and owns it until
 // the connection closes.
 //
-// A client that does not read must not slow the manager: what it has not read is capped
-// (Server::kMaxPendingBytes), and each stream says what happens beyond the cap:
+// A client that does not read must not slow the manager: what it has not read is capped (each
+// stream says how much: unsent_cap()), and each stream says what happens beyond the cap:
 // - drop: the connection is closed (events: a listener must see every event or none);
 // - skip: lines are dropped until the client has caught up (half the cap unsent), then one
 //   marker line says how many lines and bytes were skipped (logs: output goes on).
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -34,6 +35,9 @@ class Stream {
  public:
   virtual ~Stream() = default;
   virtual SlowReader slow_reader() const = 0;
+  // The most unsent bytes the connection may hold (one larger push into an empty queue, such
+  // as the tail of a logs request, is still sent).
+  virtual std::size_t unsent_cap() const = 0;
   // Once, right after the first line was queued: lines may be pushed from now on (start()
   // itself may push everything and finish()).
   virtual void start(StreamOutput& output) = 0;
