@@ -88,9 +88,9 @@ void LogStream::start(StreamOutput& output) {
     }
   }
   // The tail goes out as one write, whatever its size: the cap is for what follows.
-  if (!text.empty()) output.push(std::move(text), sent, 0);
+  if (!text.empty()) output.push_first(std::move(text));
   if (!options_.follow) {
-    output.push(to_line(logs_complete(sent)) + "\n");
+    output.push_first(to_line(logs_complete(sent)) + "\n");
     output.finish();
   }
 }

@@ -20,6 +20,9 @@ struct Server::Connection : StreamOutput {
   void push(std::string text, std::uint64_t lines, std::uint64_t payload_bytes) override {
     if (server != nullptr) server->push(*this, std::move(text), lines, payload_bytes);
   }
+  void push_first(std::string text) override {
+    if (server != nullptr && !closing && !close_after_write) server->write(*this, std::move(text));
+  }
   void finish() override {
     if (server != nullptr) server->finish(*this);
   }

@@ -24,6 +24,10 @@ class StreamOutput {
   // program output (what a skip marker counts). Nothing happens once the connection is
   // closing; the stream learns of it through stop().
   virtual void push(std::string text, std::uint64_t lines = 1, std::uint64_t payload_bytes = 0) = 0;
+  // Queues lines whatever is unsent, the cap and its rule aside: for what a stream sends
+  // first, bounded by the stream itself (the tail of a logs request, which a large first
+  // line still on its way must not make skip).
+  virtual void push_first(std::string text) = 0;
   // Nothing more comes: what is queued is delivered, then the connection is closed.
   virtual void finish() = 0;
 
