@@ -3,7 +3,7 @@
 manager's log shows, in order, with their causes; an OOM kill shows an `oom` event; a reload,
 applied or refused, a `reload` event. A listener that stops reading while a program flaps is
 dropped, and the manager keeps answering. 200 streams opened and closed leave no descriptor
-behind."""
+behind, and streams count against the 256 connections."""
 
 import json
 import os
@@ -230,6 +230,16 @@ class EventsTest(harness.ControlTest):
             self.assertTrue(conn.request(request)["ok"])
             conns.append(conn)
         self.assertGreaterEqual(len(os.listdir(fd_dir)), before + 200)
+        # Streams count as connections: 256 at most.
+        for _ in range(56):
+            conn = self.connect()
+            self.assertTrue(conn.request({"cmd": "events"})["ok"])
+            conns.append(conn)
+        one_more = self.connect()
+        refused = json.loads(one_more.read_line())
+        one_more.close()
+        self.assertEqual(refused, {"ok": False, "error": "too many control connections (256); "
+                                                         "try again later"})
         for conn in conns:
             conn.close()
         wait_until(lambda: len(os.listdir(fd_dir)) <= before, 30,
