@@ -93,17 +93,30 @@ class LogsTest(harness.ControlTest):
     def test_streams_and_several_programs(self):
         programs = {"alpha": numbered(3, "out", ""), "beta": numbered(3, "err", " >&2"),
                     "silent": sh("exec sleep 8%d" % os.getpid(), stdout={"file": "null"},
-                                 stderr={"file": "inherit"})}
+                                 stderr={"file": "inherit"}),
+                    "merged": sh("echo m-out; echo m-err >&2; exec sleep 8%d" % os.getpid(),
+                                 stderr={"file": "stdout"})}
         daemon = self.daemon(self.write_config(programs))
         self.wait_files({"alpha.stdout.log": "out 3\n", "beta.stderr.log": "err 3\n"})
+        merged = os.path.join(self.logs_dir(), "merged.stdout.log")
+        wait_until(lambda: os.path.exists(merged) and len(open(merged).readlines()) == 2, 20,
+                   "merged output")
+        # A stderr merged into stdout is in stdout's file: --stderr shows that file, once.
+        # (One pipe carries both, so the file has them in the order written.)
+        for args in (["--stderr"], ["--stdout"], []):
+            self.assertEqual(self.assert_ctl_ok(self.ctl("logs", *args, "merged")).stdout,
+                             "m-out\nm-err\n")
         both = self.assert_ctl_ok(self.ctl("logs", "-n", "2", "alpha", "beta")).stdout
         # One file after the other, each in order, each line prefixed by its program.
         self.assertEqual(both, "alpha | out 2\nalpha | out 3\nbeta | err 2\nbeta | err 3\n")
         # all: the programs whose output goes to a file (silent's does not).
-        self.assertEqual(self.assert_ctl_ok(self.ctl("logs", "-n", "1", "all")).stdout,
-                         "alpha | out 3\nbeta | err 3\n")
+        shown = self.assert_ctl_ok(self.ctl("logs", "-n", "1", "all")).stdout.splitlines()
+        self.assertEqual(shown[:2], ["alpha | out 3", "beta | err 3"])
+        self.assertEqual(len(shown), 3)
+        self.assertEqual(shown[2], "merged | m-err")
         self.assertEqual(self.assert_ctl_ok(self.ctl("logs", "--stderr", "all")).stdout,
-                         "beta | err 1\nbeta | err 2\nbeta | err 3\n")
+                         "beta | err 1\nbeta | err 2\nbeta | err 3\nmerged | m-out\n"
+                         "merged | m-err\n")
         # One program: no prefix.
         self.assertEqual(self.assert_ctl_ok(self.ctl("logs", "--stderr", "beta")).stdout,
                          "err 1\nerr 2\nerr 3\n")
