@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "app/ctl_signal.h"
+#include "app/ctl_streams.h"
 #include "app/ctl_usage.h"
 #include "build_info.h"
 #include "config/units.h"
@@ -37,6 +38,8 @@ struct Options {
   std::string signal;          // signal: as given; checked after parsing
   int signal_number = 0;
   bool all_processes = false;
+  climits::control::LogsOptions logs;
+  bool only_stdout = false, only_stderr = false;  // logs --stdout, --stderr
 };
 
 void fail(const std::string& message) {
@@ -239,6 +242,30 @@ int run_signal(const Options& options) {
                                   options.all_processes);
 }
 
+int run_logs(const Options& options) {
+  auto logs = options.logs;
+  using climits::control::LogStreams;
+  logs.streams = options.only_stdout   ? LogStreams::stdout_only
+                 : options.only_stderr ? LogStreams::stderr_only
+                                       : LogStreams::both;
+  return climits::app::run_logs(options.socket, options.names, logs);
+}
+
+int run_events(const Options& options) {
+  return climits::app::run_events(options.socket, options.json);
+}
+
+void add_logs_options(CLI::App* sub, Options& options) {
+  sub->add_flag("-f,--follow", options.logs.follow,
+                "Then print new lines as they come, until interrupted");
+  sub->add_option("-n,--lines", options.logs.lines, "How many of the last lines to print")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{0}, climits::control::kMaxLogLines));
+  auto* out = sub->add_flag("--stdout", options.only_stdout, "Only the standard output's file");
+  auto* err = sub->add_flag("--stderr", options.only_stderr, "Only the standard error's file");
+  out->excludes(err);
+}
+
 using climits::control::Names;
 
 // A subcommand per command of the protocol; its name and whether it takes program names come
@@ -269,6 +296,14 @@ constexpr CtlCommand kCommands[] = {
      "Send a signal (name or number) to programs' main processes, or with --all-processes to "
      "every process in their cgroups",
      false, false, run_signal},
+    {Command::logs,
+     "Print the last lines of the programs' output files (NAME... or all), and with -f follow "
+     "them",
+     false, false, run_logs},
+    {Command::events,
+     "Print the manager's events as they happen (state changes, OOM kills, reloads) until "
+     "interrupted",
+     true, false, run_events},
 };
 
 }  // namespace
@@ -306,6 +341,7 @@ int main(int argc, char** argv) {
       sub->add_option("--timeout", options.timeout_seconds,
                       "Seconds to wait for the programs (default: 60, or longer when their "
                       "stop timeout needs it)");
+    if (command.command == Command::logs) add_logs_options(sub, options);
     subcommands.emplace_back(&command, sub);
   }
   if (auto unknown = climits::ctl::early_usage_error(cli, {argv + 1, argv + argc}))

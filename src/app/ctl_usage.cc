@@ -11,7 +11,7 @@ const CLI::App* parsed_subcommand(const CLI::App& cli) {
   return parsed.empty() ? nullptr : parsed.front();
 }
 
-// "status, start, stop, restart, reload, version or signal"
+// "status, start, stop, restart, reload, version, signal, logs or events"
 std::string command_list(const CLI::App& cli) {
   auto subs = cli.get_subcommands([](const CLI::App*) { return true; });
   std::string list;

@@ -105,10 +105,17 @@ struct Daemon {
 
   // Re-reads the file; an invalid or missing file changes nothing. The reply for
   // `climits-ctl reload`.
+  // A reload that changes nothing: the reply, and the same for `events` listeners.
+  control::Json refuse_reload(const std::string& summary, const std::vector<std::string>& errors) {
+    if (manager->events().has_listeners())
+      manager->events().publish(supervisor::ReloadRefused{summary, errors});
+    return control::reload_refused(summary, errors);
+  }
+
   control::Json reload() {
     if (manager->shutting_down())
-      return control::reload_refused("not reloaded: the manager is shutting down",
-                                     {"the manager is shutting down"});
+      return refuse_reload("not reloaded: the manager is shutting down",
+                           {"the manager is shutting down"});
     auto loaded = config::load_config_file(config_path);
     if (!loaded.config) {
       std::vector<std::string> errors;
@@ -118,14 +125,14 @@ struct Daemon {
                             "); the running configuration stays";
       spdlog::error("reload: {}", summary);
       for (const auto& error : errors) spdlog::error("{}", error);
-      return control::reload_refused(summary, errors);
+      return refuse_reload(summary, errors);
     }
     // Checked before anything is touched: the old configuration keeps running whole.
     rlim_t limit = current_file_limit();
     if (std::size_t needed = estimate_descriptors(*loaded.config, cgroup_version); needed > limit) {
       std::string why = too_many_descriptors(loaded.config->programs.size(), needed, limit);
       spdlog::error("reload: refused: {}; the running configuration stays", why);
-      return control::reload_refused(
+      return refuse_reload(
           "not enough file descriptors for the new configuration; the running configuration "
           "stays",
           {why});

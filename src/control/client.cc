@@ -1,10 +1,12 @@
 #include "control/client.h"
 
 #include <poll.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstring>
 #include <utility>
 
@@ -79,8 +81,15 @@ Result<Json> Client::request(const Json& request, std::chrono::milliseconds time
   return parse_response(*response);
 }
 
-Result<std::string> Client::read_line(std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
+Result<std::string> Client::next_line(const volatile std::sig_atomic_t* interrupted) {
+  return read_line(std::chrono::milliseconds(-1), interrupted);
+}
+
+Result<std::string> Client::read_line(std::chrono::milliseconds timeout,
+                                      const volatile std::sig_atomic_t* interrupted) {
+  bool forever = timeout.count() < 0;
+  auto deadline =
+      std::chrono::steady_clock::now() + (forever ? std::chrono::milliseconds(0) : timeout);
   for (;;) {
     if (auto newline = buffer_.find('\n'); newline != std::string::npos) {
       std::string line = buffer_.substr(0, newline);
@@ -91,17 +100,34 @@ Result<std::string> Client::read_line(std::chrono::milliseconds timeout) {
       return Error{EMSGSIZE, "the response from " + path_ + " is larger than 64 MiB"};
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0)
+    if (!forever && left.count() <= 0)
       return Error{ETIMEDOUT, "no answer from the manager on " + path_ + " within " +
                                   std::to_string(timeout.count() / 1000) + "s"};
     pollfd ready{fd_, POLLIN, 0};
-    int polled = ::poll(&ready, 1, static_cast<int>(left.count()));
-    if (polled < 0 && errno == EINTR) continue;
+    int polled;
+    if (interrupted != nullptr) {
+      // The caller blocks the signals that stop a stream; they are let in only while
+      // waiting here, so that one never arrives between looking at the flag and waiting.
+      sigset_t open;
+      ::pthread_sigmask(SIG_SETMASK, nullptr, &open);
+      for (int signal : {SIGINT, SIGTERM, SIGHUP}) sigdelset(&open, signal);
+      if (*interrupted) return Error{EINTR, "interrupted"};
+      polled = ::ppoll(&ready, 1, nullptr, &open);
+    } else {
+      polled = ::poll(&ready, 1, forever ? -1 : static_cast<int>(left.count()));
+    }
+    if (polled < 0 && errno == EINTR) {
+      if (interrupted != nullptr && *interrupted) return Error{EINTR, "interrupted"};
+      continue;
+    }
     if (polled < 0) return Error::from_errno(errno, "waiting for " + path_);
     if (polled == 0) continue;
     char chunk[65536];
     ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
-    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EINTR) {
+      if (interrupted != nullptr && *interrupted) return Error{EINTR, "interrupted"};
+      continue;
+    }
     if (n == 0 || (n < 0 && errno == ECONNRESET))
       return Error{ECONNRESET, "the manager on " + path_ +
                                    " closed the connection without an "

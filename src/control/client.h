@@ -2,6 +2,7 @@
 // climits-ctl's side of the control socket: blocking I/O, one request line out and one
 // response line back, with a timeout. Errors come back as one-line messages for the user.
 #include <chrono>
+#include <csignal>
 #include <string>
 
 #include "control/protocol.h"
@@ -26,9 +27,19 @@ class Client {
   Result<Json> request(const Json& request,
                        std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
+  // Streams (logs, events): after request() returned the first line, each further line as it
+  // comes, waiting as long as it takes. The end of the connection is an error with
+  // ECONNRESET; SIGINT, SIGTERM or SIGHUP end the wait with EINTR once their handler has set
+  // `*interrupted`. The caller keeps those signals blocked: they are let in while waiting.
+  Result<std::string> next_line(const volatile std::sig_atomic_t* interrupted);
+  // Whether a whole line is already here (next_line() would not wait).
+  bool line_ready() const { return buffer_.find('\n') != std::string::npos; }
+
  private:
   Client(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
-  Result<std::string> read_line(std::chrono::milliseconds timeout);
+  // A negative timeout waits for ever.
+  Result<std::string> read_line(std::chrono::milliseconds timeout,
+                                const volatile std::sig_atomic_t* interrupted = nullptr);
 
   int fd_ = -1;
   std::string path_;

@@ -4,6 +4,7 @@
 
 #include "build_info.h"
 #include "config/units.h"
+#include "control/log_stream.h"
 #include "control/status_detail.h"
 
 namespace climits::control {
@@ -25,23 +26,26 @@ std::string shutting_down_error(const Request& request) {
 }  // namespace
 
 Handler::Handler(supervisor::Manager& manager, std::function<Json()> reload)
-    : manager_(manager), reload_(std::move(reload)) {}
+    : manager_(manager), reload_(std::move(reload)), event_streams_(manager.events()) {}
 
-std::string Handler::respond(std::string_view line, const Peer& peer) {
+Answer Handler::respond(std::string_view line, const Peer& peer) {
   auto request = parse_request(line);
   if (!request) {
     spdlog::debug("control: uid {} (pid {}): bad request: {}", peer.uid, peer.pid,
                   request.error().message);
-    return to_line(error_response(request.error().message));
+    return {to_line(error_response(request.error().message)), nullptr};
   }
-  return to_line(handle(*request, peer));
+  if (request->command == Command::logs) return logs(*request, peer);
+  if (request->command == Command::events) return events(*request, peer);
+  return {to_line(handle(*request, peer)), nullptr};
 }
 
 Json Handler::handle(const Request& request, const Peer& peer) {
   // One method per row of kCommands (protocol.h), in its order.
-  static constexpr Method kMethods[] = {&Handler::status,  &Handler::start,  &Handler::stop,
-                                        &Handler::restart, &Handler::reload, &Handler::version,
-                                        &Handler::signal};
+  static constexpr Method kMethods[] = {
+      &Handler::status,  &Handler::start,        &Handler::stop,
+      &Handler::restart, &Handler::reload,       &Handler::version,
+      &Handler::signal,  &Handler::streams_only, &Handler::streams_only};
   static_assert(std::size(kMethods) == std::size(kCommands));
   spdlog::debug("control: uid {} (pid {}): {}", peer.uid, peer.pid, command_name(request.command));
   for (std::size_t i = 0; i < std::size(kCommands); ++i)
@@ -168,6 +172,76 @@ Json Handler::signal(const Request& request, const Peer& peer) {
 
 Json Handler::version(const Request&, const Peer&) {
   return version_response(CLIMITS_VERSION);
+}
+
+// logs and events are answered by respond(), which can start a stream.
+Json Handler::streams_only(const Request& request, const Peer&) {
+  return error_response(std::string(command_name(request.command)) + " is a stream");
+}
+
+namespace {
+
+const char* target_name(config::OutputTarget target) {
+  switch (target) {
+    case config::OutputTarget::file:
+      return "a file";
+    case config::OutputTarget::inherit:
+      return "inherit";
+    case config::OutputTarget::discard:
+      return "null";
+    case config::OutputTarget::merge:
+      return "stdout";
+  }
+  return "?";
+}
+
+}  // namespace
+
+Answer Handler::logs(const Request& request, const Peer& peer) {
+  auto selected = select(request);
+  if (!selected) return {to_line(error_response(selected.error().message)), nullptr};
+  const LogsOptions& options = request.logs;
+  bool want_stdout = options.streams != LogStreams::stderr_only;
+  bool want_stderr = options.streams != LogStreams::stdout_only;
+  std::vector<LogStream::Source> sources;
+  std::vector<LogSource> described;
+  std::string not_files;  // "web (stdout: inherit, stderr: null), …"
+  for (auto* runner : *selected) {
+    const auto& program = runner->program();
+    std::size_t before = sources.size();
+    auto add = [&](const char* stream, const std::shared_ptr<supervisor::LogFile>& file) {
+      sources.push_back({program.name, stream, file});
+      described.push_back({program.name, stream, file->path()});
+    };
+    if (want_stdout && runner->stdout_log()) add("stdout", runner->stdout_log());
+    if (want_stderr && runner->stderr_log()) add("stderr", runner->stderr_log());
+    // A stderr merged into stdout is in stdout's file: --stderr shows that file.
+    if (want_stderr && !want_stdout && runner->stdout_log() &&
+        program.stderr_output.target == config::OutputTarget::merge)
+      add("stdout", runner->stdout_log());
+    if (sources.size() > before || request.all()) continue;  // `all`: those with files
+    std::string targets;
+    if (want_stdout) targets += std::string("stdout: ") + target_name(program.stdout_output.target);
+    if (want_stderr)
+      targets += std::string(targets.empty() ? "" : ", ") +
+                 "stderr: " + target_name(program.stderr_output.target);
+    not_files += (not_files.empty() ? "" : ", ") + program.name + " (" + targets + ")";
+  }
+  if (!not_files.empty())
+    return {to_line(error_response("not written to a file: " + not_files + "; nothing to show")),
+            nullptr};
+  if (sources.empty())
+    return {to_line(error_response("no program writes its output to a file; nothing to show")),
+            nullptr};
+  spdlog::debug("control: uid {} (pid {}): logs of {} file{}{}", peer.uid, peer.pid, sources.size(),
+                sources.size() == 1 ? "" : "s", options.follow ? ", following" : "");
+  return {to_line(logs_started(options.follow, described)),
+          std::make_unique<LogStream>(std::move(sources), options)};
+}
+
+Answer Handler::events(const Request&, const Peer& peer) {
+  spdlog::debug("control: uid {} (pid {}) follows the events", peer.uid, peer.pid);
+  return {to_line(events_started()), event_streams_.open()};
 }
 
 }  // namespace climits::control

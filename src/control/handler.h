@@ -9,7 +9,9 @@
 #include <vector>
 
 #include "control/access.h"
+#include "control/event_streams.h"
 #include "control/protocol.h"
+#include "control/stream.h"
 #include "supervisor/manager.h"
 
 namespace climits::control {
@@ -20,8 +22,10 @@ class Handler {
   // through reload_response()).
   Handler(supervisor::Manager& manager, std::function<Json()> reload);
 
-  // A request line → the response line; the Server's Respond.
-  std::string respond(std::string_view line, const Peer& peer);
+  // A request line → the response line, and for `logs` and `events` the stream that follows
+  // it; the Server's Respond.
+  Answer respond(std::string_view line, const Peer& peer);
+  // The commands answered with one line.
   Json handle(const Request& request, const Peer& peer);
 
  private:
@@ -32,6 +36,9 @@ class Handler {
   Json reload(const Request& request, const Peer& peer);
   Json version(const Request& request, const Peer& peer);
   Json signal(const Request& request, const Peer& peer);
+  Json streams_only(const Request& request, const Peer& peer);
+  Answer logs(const Request& request, const Peer& peer);
+  Answer events(const Request& request, const Peer& peer);
 
   // The programs a request names, in its order ("all": every program, in file order). Any
   // unknown name makes the whole request an error that names them all.
@@ -42,6 +49,7 @@ class Handler {
 
   supervisor::Manager& manager_;
   std::function<Json()> reload_;
+  EventStreams event_streams_;
 };
 
 }  // namespace climits::control

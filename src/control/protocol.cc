@@ -5,6 +5,7 @@
 #include <csignal>
 #include <cstdio>
 #include <ctime>
+#include <type_traits>
 #include <unordered_set>
 
 #include "config/units.h"
@@ -76,7 +77,43 @@ Result<void> read_signal_fields(const Json& value, Request& request) {
   return success();
 }
 
+bool is_logs_key(const std::string& key) {
+  return key == "lines" || key == "follow" || key == "stream";
+}
+
+Result<void> read_logs_key(const std::string& key, const Json& value, LogsOptions& options) {
+  if (key == "lines") {
+    if (!value.is_number_unsigned() || value.get<std::uint64_t>() > kMaxLogLines)
+      return request_error("\"lines\" must be a whole number from 0 to " +
+                           std::to_string(kMaxLogLines));
+    options.lines = value.get<std::size_t>();
+  } else if (key == "follow") {
+    if (!value.is_boolean()) return request_error("\"follow\" must be true or false");
+    options.follow = value.get<bool>();
+  } else {
+    for (auto streams : {LogStreams::both, LogStreams::stdout_only, LogStreams::stderr_only})
+      if (value.is_string() && value.get<std::string>() == log_streams_name(streams)) {
+        options.streams = streams;
+        return success();
+      }
+    return request_error("\"stream\" must be \"stdout\", \"stderr\" or \"both\"");
+  }
+  return success();
+}
+
 }  // namespace
+
+const char* log_streams_name(LogStreams streams) {
+  switch (streams) {
+    case LogStreams::stdout_only:
+      return "stdout";
+    case LogStreams::stderr_only:
+      return "stderr";
+    case LogStreams::both:
+      break;
+  }
+  return "both";
+}
 
 const CommandInfo& command_info(Command command) {
   for (const auto& row : kCommands)
@@ -117,7 +154,7 @@ Result<Request> parse_request(std::string_view line) {
   const CommandInfo* named =
       cmd != value.end() && cmd->is_string() ? find_command(cmd->get<std::string>()) : nullptr;
   for (const auto& item : value.items()) {
-    if (item.key() == "cmd" || item.key() == "names") continue;
+    if (item.key() == "cmd" || item.key() == "names" || is_logs_key(item.key())) continue;
     if (named != nullptr && named->command == Command::signal &&
         (item.key() == "signal" || item.key() == "all_processes"))
       continue;
@@ -153,6 +190,14 @@ Result<Request> parse_request(std::string_view line) {
       if (seen.insert(text).second) request.names.push_back(text);
     }
   }
+  for (const auto& item : value.items()) {
+    if (!is_logs_key(item.key())) continue;
+    if (row->command != Command::logs)
+      return request_error("unknown key " + quoted(item.key()) + " in a " + row->name +
+                           " request (\"" + item.key() + "\" is for logs)");
+    if (auto read = read_logs_key(item.key(), item.value(), request.logs); !read)
+      return read.error();
+  }
   if (row->names == Names::none && !request.names.empty())
     return request_error(std::string(row->name) + " takes no program names");
   if (row->names == Names::required && request.names.empty())
@@ -168,6 +213,14 @@ Result<Request> parse_request(std::string_view line) {
 Json make_request(Command command, const std::vector<std::string>& names) {
   Json request = {{"cmd", command_name(command)}};
   if (!names.empty()) request["names"] = names;
+  return request;
+}
+
+Json make_logs_request(const std::vector<std::string>& names, const LogsOptions& options) {
+  Json request = make_request(Command::logs, names);
+  request["lines"] = options.lines;
+  request["follow"] = options.follow;
+  request["stream"] = log_streams_name(options.streams);
   return request;
 }
 
@@ -356,6 +409,170 @@ std::optional<std::chrono::system_clock::time_point> parse_iso8601_utc(std::stri
       std::chrono::duration_cast<std::chrono::seconds>(system_clock::duration::max()).count() - 1;
   if (seconds > kLimit || seconds < -kLimit) return std::nullopt;
   return std::chrono::system_clock::from_time_t(seconds) + std::chrono::milliseconds(millis);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Streams
+
+Json events_started() {
+  return Json{{"ok", true}, {"stream", "events"}};
+}
+
+Json logs_started(bool follow, const std::vector<LogSource>& sources) {
+  Json list = Json::array();
+  for (const auto& source : sources)
+    list.push_back(Json{{"name", source.name}, {"stream", source.stream}, {"path", source.path}});
+  return Json{{"ok", true}, {"stream", "logs"}, {"follow", follow}, {"sources", std::move(list)}};
+}
+
+namespace {
+
+Json event_fields(const supervisor::StateChanged& change) {
+  return Json{{"event", "state"},
+              {"name", change.name},
+              {"from", supervisor::state_name(change.from)},
+              {"to", supervisor::state_name(change.to)},
+              {"cause", change.cause}};
+}
+
+Json event_fields(const supervisor::OomKilled& kill) {
+  return Json{{"event", "oom"}, {"name", kill.name}, {"kills", kill.added}, {"total", kill.total}};
+}
+
+Json event_fields(const supervisor::Reloaded& reload) {
+  Json fields{{"event", "reload"}};
+  Json reply = reload_response(reload.result);
+  for (auto& [key, value] : reply.items()) fields[key] = value;
+  return fields;
+}
+
+Json event_fields(const supervisor::ReloadRefused& refusal) {
+  Json fields{{"event", "reload"}};
+  Json reply = reload_refused(refusal.error, refusal.errors);
+  for (auto& [key, value] : reply.items()) fields[key] = value;
+  return fields;
+}
+
+}  // namespace
+
+std::string event_line(const supervisor::ManagerEvent& event) {
+  Json fields = std::visit([](const auto& body) { return event_fields(body); }, event.body);
+  // "event" first, then the time, then the event's own fields.
+  Json line{{"event", fields["event"]}, {"time", iso8601_utc(event.at)}};
+  for (auto& [key, value] : fields.items())
+    if (key != "event") line[key] = value;
+  return to_line(line);
+}
+
+namespace {
+
+// The length of the valid UTF-8 sequence at `text[0]` (RFC 3629: no overlong forms, no
+// surrogates, nothing past U+10FFFF), or 0.
+std::size_t utf8_sequence(std::string_view text) {
+  auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
+  auto in = [&](std::size_t i, unsigned lo, unsigned hi) {
+    return i < text.size() && byte(i) >= lo && byte(i) <= hi;
+  };
+  unsigned first = byte(0);
+  if (first >= 0xC2 && first <= 0xDF) return in(1, 0x80, 0xBF) ? 2 : 0;
+  if (first >= 0xE0 && first <= 0xEF) {
+    unsigned lo = first == 0xE0 ? 0xA0 : 0x80, hi = first == 0xED ? 0x9F : 0xBF;
+    return in(1, lo, hi) && in(2, 0x80, 0xBF) ? 3 : 0;
+  }
+  if (first >= 0xF0 && first <= 0xF4) {
+    unsigned lo = first == 0xF0 ? 0x90 : 0x80, hi = first == 0xF4 ? 0x8F : 0xBF;
+    return in(1, lo, hi) && in(2, 0x80, 0xBF) && in(3, 0x80, 0xBF) ? 4 : 0;
+  }
+  return 0;
+}
+
+}  // namespace
+
+void append_json_string(std::string& out, std::string_view text) {
+  out += '"';
+  std::size_t i = 0;
+  while (i < text.size()) {
+    // The run of bytes that need nothing, copied at once.
+    std::size_t run = i;
+    while (run < text.size()) {
+      auto c = static_cast<unsigned char>(text[run]);
+      if (c < 0x20 || c == '"' || c == '\\' || c >= 0x80) break;
+      ++run;
+    }
+    out.append(text.data() + i, run - i);
+    i = run;
+    if (i == text.size()) break;
+    auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x80) {
+      std::size_t length = utf8_sequence(text.substr(i));
+      if (length == 0) {
+        out += "\xEF\xBF\xBD";  // U+FFFD for a byte that is not UTF-8
+        ++i;
+      } else {
+        out.append(text.data() + i, length);
+        i += length;
+      }
+      continue;
+    }
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default: {
+        char escaped[8];
+        std::snprintf(escaped, sizeof escaped, "\\u%04x", c);
+        out += escaped;
+      }
+    }
+    ++i;
+  }
+  out += '"';
+}
+
+std::string log_line_prefix(std::string_view name, std::string_view stream) {
+  std::string prefix = "{\"name\":";
+  append_json_string(prefix, name);
+  prefix += ",\"stream\":";
+  append_json_string(prefix, stream);
+  prefix += ",\"line\":";
+  return prefix;
+}
+
+void append_log_line(std::string& out, std::string_view prefix, std::string_view line) {
+  out += prefix;
+  append_json_string(out, line);
+  out += "}\n";
+}
+
+void append_log_line(std::string& out, std::string_view name, std::string_view stream,
+                     std::string_view line) {
+  append_log_line(out, log_line_prefix(name, stream), line);
+}
+
+Json logs_complete(std::uint64_t lines) {
+  return Json{{"complete", true}, {"lines", lines}};
+}
+
+std::string skipped_line(std::uint64_t lines, std::uint64_t bytes) {
+  return to_line(Json{{"skipped", Json{{"lines", lines}, {"bytes", bytes}}}});
 }
 
 }  // namespace climits::control

@@ -6,12 +6,14 @@
 // of the other commands). Pure: no sockets, no libuv.
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "supervisor/events.h"
 #include "supervisor/reload_result.h"
 #include "supervisor/status.h"
 #include "util/result.h"
@@ -26,7 +28,7 @@ inline constexpr int kProtocolVersion = 1;
 // closed: nothing legitimate comes near it.
 inline constexpr std::size_t kMaxRequestBytes = 64 * 1024;
 
-enum class Command { status, start, stop, restart, reload, version, signal };
+enum class Command { status, start, stop, restart, reload, version, signal, logs, events };
 
 // What a command takes besides its name.
 enum class Names { none, optional, required };
@@ -42,12 +44,26 @@ inline constexpr CommandInfo kCommands[] = {
     {Command::status, "status", Names::optional}, {Command::start, "start", Names::required},
     {Command::stop, "stop", Names::required},     {Command::restart, "restart", Names::required},
     {Command::reload, "reload", Names::none},     {Command::version, "version", Names::none},
-    {Command::signal, "signal", Names::required},
+    {Command::signal, "signal", Names::required}, {Command::logs, "logs", Names::required},
+    {Command::events, "events", Names::none},
 };
 const CommandInfo& command_info(Command command);
 
 // "all" in `names` stands for every program.
 inline constexpr const char* kAllPrograms = "all";
+
+// Which output files `logs` shows: "both" (the default), "stdout" or "stderr".
+enum class LogStreams { both, stdout_only, stderr_only };
+const char* log_streams_name(LogStreams streams);
+
+// `logs`: the last `lines` lines of each file, then (follow) new lines as they come.
+inline constexpr std::size_t kDefaultLogLines = 10;
+inline constexpr std::size_t kMaxLogLines = 100000;
+struct LogsOptions {
+  std::size_t lines = kDefaultLogLines;
+  bool follow = false;
+  LogStreams streams = LogStreams::both;
+};
 
 struct Request {
   Command command = Command::status;
@@ -56,6 +72,7 @@ struct Request {
   // signal: {"signal": "HUP" or 1, "all_processes": false}
   int signal = 0;
   bool all_processes = false;
+  LogsOptions logs;  // `logs` only: "lines", "follow", "stream"
   bool all() const;  // no names, or "all" among them
 };
 
@@ -68,6 +85,7 @@ Result<Request> parse_request(std::string_view line);
 
 // The request a client sends.
 Json make_request(Command command, const std::vector<std::string>& names = {});
+Json make_logs_request(const std::vector<std::string>& names, const LogsOptions& options);
 
 // Responses.
 Json ok_response();                               // {"ok": true}
@@ -108,6 +126,35 @@ struct SignalResult {
 // {"ok": …, "signal": "SIGHUP", "programs": [{"name": …, "pids": [...]}, …]}; a program not
 // signalled has "error", and then "ok" is false and "error" names each one.
 Json signal_response(int signal, const std::vector<SignalResult>& programs);
+
+// Streams (docs/control-protocol.md, streams). A streaming request's first line:
+// {"ok": true, "stream": "events"}, or for logs {"ok": true, "stream": "logs", "follow": …,
+// "sources": [{"name": …, "stream": "stdout", "path": …}]}.
+struct LogSource {
+  std::string name;
+  const char* stream;  // "stdout" or "stderr": which file (a merged stderr is in stdout's)
+  std::string path;
+};
+Json events_started();
+Json logs_started(bool follow, const std::vector<LogSource>& sources);
+// One event as a line (without '\n'): {"event": "state"|"oom"|"reload", "time": …, …}.
+std::string event_line(const supervisor::ManagerEvent& event);
+// Appends {"name": …, "stream": …, "line": …} and '\n' for one line of output (without its
+// '\n'). Written by hand: a follower of a flooding program encodes every line it writes.
+void append_log_line(std::string& out, std::string_view name, std::string_view stream,
+                     std::string_view line);
+// The same in two steps, for a follower that encodes thousands of lines of one file:
+// {"name": …, "stream": …, "line": once, then each line after it.
+std::string log_line_prefix(std::string_view name, std::string_view stream);
+void append_log_line(std::string& out, std::string_view prefix, std::string_view line);
+// Appends `text` as a JSON string (quoted, escaped, invalid UTF-8 replaced by U+FFFD), as
+// to_line() would write it.
+void append_json_string(std::string& out, std::string_view text);
+// The last line of a logs request without follow: {"complete": true, "lines": N}.
+Json logs_complete(std::uint64_t lines);
+// Said once a skipping reader has caught up: {"skipped": {"lines": N, "bytes": B}} (bytes of
+// the program's output).
+std::string skipped_line(std::uint64_t lines, std::uint64_t bytes);
 
 // A response object as one line: compact, invalid UTF-8 replaced (an error may quote bytes a
 // client sent), no '\n'.

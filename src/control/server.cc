@@ -14,8 +14,18 @@ namespace {
 constexpr std::size_t kReadBufferBytes = 64 * 1024;
 }  // namespace
 
-struct Server::Connection {
+struct Server::Connection : StreamOutput {
   explicit Connection(Server* owner) : server(owner) {}
+
+  void push(std::string text, std::uint64_t lines, std::uint64_t payload_bytes) override {
+    if (server != nullptr) server->push(*this, std::move(text), lines, payload_bytes);
+  }
+  void push_first(std::string text) override {
+    if (server != nullptr && !closing && !close_after_write) server->write(*this, std::move(text));
+  }
+  void finish() override {
+    if (server != nullptr) server->finish(*this);
+  }
 
   uv_stream_t* stream() { return reinterpret_cast<uv_stream_t*>(&pipe); }
 
@@ -28,6 +38,13 @@ struct Server::Connection {
   int writes_in_flight = 0;
   bool close_after_write = false;
   bool closing = false;
+  // Once a request started a stream: its source, stopped when the connection closes and
+  // freed with the connection.
+  std::unique_ptr<Stream> source;
+  // SlowReader::skip: lines dropped since the client fell behind, for the marker.
+  bool skipping = false;
+  std::uint64_t skipped_lines = 0;
+  std::uint64_t skipped_bytes = 0;
 };
 
 namespace {
@@ -182,6 +199,13 @@ void Server::on_connection(int status) {
 
 void Server::on_read(Connection& connection, ssize_t nread, const uv_buf_t* buffer) {
   if (connection.closing || nread == 0) return;
+  if (connection.source) {
+    // A stream reads nothing more: what comes is ignored, and the end of the client's side
+    // (it closed, or shut down sending) ends the stream, unless the stream has ended
+    // already and its last lines are on their way.
+    if (nread < 0 && !connection.close_after_write) close(connection);
+    return;
+  }
   if (nread < 0) {
     // The client is done sending (or gone). A last request without its '\n' still counts,
     // so that `printf '{"cmd":"status"}' | nc -U SOCKET` works; answers already queued are
@@ -218,6 +242,12 @@ void Server::on_read(Connection& connection, ssize_t nread, const uv_buf_t* buff
     }
     serve(connection, line);
     if (connection.closing || connection.close_after_write) return;
+    if (connection.source) {
+      // Anything after a streaming request is not read: the connection is the stream's.
+      connection.input.clear();
+      connection.input.shrink_to_fit();
+      return;
+    }
   }
   connection.input.erase(0, begin);
   // One byte more than a request may be: the '\r' of a "\r\n".
@@ -232,17 +262,77 @@ void Server::on_read(Connection& connection, ssize_t nread, const uv_buf_t* buff
 }
 
 void Server::serve(Connection& connection, std::string_view line) {
-  std::string response;
+  Answer answer;
   try {
-    response = respond_(line, connection.peer);
+    answer = respond_(line, connection.peer);
   } catch (const std::exception& e) {
     // Library code does not throw; should a bug let something through, the client gets an
     // error and the manager keeps running.
     spdlog::error("control: answering a request: {}", e.what());
-    response = to_line(error_response(std::string("internal error: ") + e.what()));
+    answer = Answer{to_line(error_response(std::string("internal error: ") + e.what())), nullptr};
   }
-  response += '\n';
-  send(connection, std::move(response));
+  answer.line += '\n';
+  send(connection, std::move(answer.line));
+  if (answer.stream && !connection.closing) begin_stream(connection, std::move(answer.stream));
+}
+
+void Server::begin_stream(Connection& connection, std::unique_ptr<Stream> stream) {
+  connection.source = std::move(stream);
+  rearm(connection);  // a stream is exempt from the stall timeout
+  spdlog::debug("control: uid {} (pid {}) streams", connection.peer.uid, connection.peer.pid);
+  connection.source->start(connection);
+}
+
+// The stream's slow-reader rule (stream.h) decides what happens beyond the cap; nothing here
+// ever waits for the client.
+void Server::push(Connection& connection, std::string text, std::uint64_t lines,
+                  std::uint64_t payload_bytes) {
+  if (connection.closing || connection.close_after_write || !connection.source) return;
+  std::size_t queued = uv_stream_get_write_queue_size(connection.stream());
+  std::size_t cap = connection.source->unsent_cap();
+  bool over = queued > 0 && queued + text.size() > cap;
+  if (connection.source->slow_reader() == SlowReader::drop) {
+    if (over) {
+      spdlog::warn(
+          "control: dropping a stream reader (uid {}, pid {}) that does not keep up ({} "
+          "bytes unsent)",
+          connection.peer.uid, connection.peer.pid, queued);
+      close(connection);
+      return;
+    }
+    write(connection, std::move(text));
+    return;
+  }
+  if (connection.skipping && queued > cap / 2) over = true;
+  if (over) {
+    if (!connection.skipping)
+      spdlog::debug("control: uid {} (pid {}) falls behind its stream: skipping lines",
+                    connection.peer.uid, connection.peer.pid);
+    connection.skipping = true;
+    connection.skipped_lines += lines;
+    connection.skipped_bytes += payload_bytes;
+    return;
+  }
+  end_skipping(connection);
+  if (!connection.closing) write(connection, std::move(text));
+}
+
+// The client has caught up (half the cap unsent): one marker says what it missed.
+void Server::end_skipping(Connection& connection) {
+  if (!connection.skipping) return;
+  connection.skipping = false;
+  std::string marker = skipped_line(connection.skipped_lines, connection.skipped_bytes) + "\n";
+  connection.skipped_lines = connection.skipped_bytes = 0;
+  write(connection, std::move(marker));
+}
+
+void Server::finish(Connection& connection) {
+  if (connection.closing || connection.close_after_write) return;
+  if (connection.writes_in_flight == 0)
+    close(connection);
+  else
+    connection.close_after_write = true;
+  rearm(connection);
 }
 
 void Server::send(Connection& connection, std::string line) {
@@ -256,11 +346,16 @@ void Server::send(Connection& connection, std::string line) {
     close(connection);
     return;
   }
-  auto* write = new Write;
-  write->bytes = std::move(line);
-  write->request.data = write;
-  uv_buf_t buffer = uv_buf_init(write->bytes.data(), static_cast<unsigned>(write->bytes.size()));
-  int error = uv_write(&write->request, connection.stream(), &buffer, 1,
+  write(connection, std::move(line));
+}
+
+void Server::write(Connection& connection, std::string bytes) {
+  auto* pending = new Write;
+  pending->bytes = std::move(bytes);
+  pending->request.data = pending;
+  uv_buf_t buffer =
+      uv_buf_init(pending->bytes.data(), static_cast<unsigned>(pending->bytes.size()));
+  int error = uv_write(&pending->request, connection.stream(), &buffer, 1,
                        [](uv_write_t* request, int status) noexcept {
                          auto* done = static_cast<Write*>(request->data);
                          auto* self = static_cast<Connection*>(request->handle->data);
@@ -269,7 +364,7 @@ void Server::send(Connection& connection, std::string line) {
                          if (self->server != nullptr) self->server->on_written(*self, status);
                        });
   if (error != 0) {
-    delete write;
+    delete pending;
     spdlog::debug("control: writing to uid {} (pid {}): {}", connection.peer.uid,
                   connection.peer.pid, uv_strerror(error));
     close(connection);
@@ -291,6 +386,9 @@ void Server::on_written(Connection& connection, int status) {
     close(connection);
     return;
   }
+  if (connection.skipping &&
+      uv_stream_get_write_queue_size(connection.stream()) <= connection.source->unsent_cap() / 2)
+    end_skipping(connection);
   rearm(connection);
 }
 
@@ -310,7 +408,8 @@ void Server::refuse(Connection& connection, const std::string& message) {
 // output; each bit of progress starts it again. An idle connection costs no wake-up.
 void Server::rearm(Connection& connection) {
   if (connection.closing) return;
-  if (connection.input.empty() && connection.writes_in_flight == 0) {
+  bool streaming = connection.source && !connection.close_after_write;
+  if (streaming || (connection.input.empty() && connection.writes_in_flight == 0)) {
     uv_timer_stop(&connection.timer);
     return;
   }
@@ -335,6 +434,9 @@ void Server::close(Connection& connection) {
   if (connection.closing) return;
   connection.closing = true;
   connections_.erase(&connection);
+  // The stream stops listening now; the object goes with the connection, in the close
+  // callback (this may run inside one of its own callbacks).
+  if (connection.source) connection.source->stop();
   auto free_handle = [](uv_handle_t* handle) noexcept {
     auto* self = static_cast<Connection*>(handle->data);
     if (--self->open_handles == 0) delete self;

@@ -11,12 +11,17 @@
 // - a connection holding an incomplete request line or unsent output for kStallTimeout
 //   without progress is dropped;
 // - at most kMaxConnections at a time; one more gets an error and is closed.
+// A request answered with a stream (stream.h) turns its connection into that stream: nothing
+// more is read from it but the end (a client that closes or shuts down its side ends the
+// stream), the stall timeout no longer applies (the stream's own slow-reader rule does), and
+// it still counts as a connection.
 // Handles follow the loop's rules: `data` points to the owner, callbacks are noexcept bridges,
 // memory is freed in close callbacks.
 #include <uv.h>
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -25,6 +30,7 @@
 
 #include "control/access.h"
 #include "control/listener.h"
+#include "control/stream.h"
 #include "util/result.h"
 #include "util/uv_handle.h"
 
@@ -36,8 +42,9 @@ class Server {
   static constexpr std::size_t kMaxConnections = 256;
   static constexpr std::chrono::milliseconds kStallTimeout{30000};
 
-  // Answers one request line (without '\n') with one response line (without '\n').
-  using Respond = std::function<std::string(std::string_view request, const Peer& peer)>;
+  // Answers one request line (without '\n') with one response line (without '\n'), and
+  // perhaps a stream that follows it.
+  using Respond = std::function<Answer(std::string_view request, const Peer& peer)>;
 
   // Takes the bound socket onto the loop; connections are served once the loop runs.
   static Result<std::unique_ptr<Server>> start(uv_loop_t* loop, Listener listener, AccessRule rule,
@@ -59,6 +66,12 @@ class Server {
   void on_stalled(Connection& connection);
   void serve(Connection& connection, std::string_view line);
   void send(Connection& connection, std::string line);
+  void write(Connection& connection, std::string bytes);
+  void begin_stream(Connection& connection, std::unique_ptr<Stream> stream);
+  void push(Connection& connection, std::string text, std::uint64_t lines,
+            std::uint64_t payload_bytes);
+  void end_skipping(Connection& connection);
+  void finish(Connection& connection);
   void refuse(Connection& connection, const std::string& message);
   void rearm(Connection& connection);
   void close(Connection& connection);

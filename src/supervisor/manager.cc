@@ -9,11 +9,14 @@ namespace climits::supervisor {
 
 Manager::Manager(uv_loop_t* loop, cgroup::Backend& backend, ProcessLauncher& launcher)
     : backend_(backend),
-      context_{loop, backend, launcher,
+      context_{loop,
+               backend,
+               launcher,
                [this](const ProgramRunner& runner, State from, State to) {
                  on_transition(runner, from, to);
                },
-               &drains_},
+               &drains_,
+               &events_},
       reaper_(loop, [this] { advance_retired(); }) {}
 
 Manager::~Manager() = default;
@@ -195,6 +198,7 @@ ReloadResult Manager::reload(const config::Config& next) {
   spdlog::info("reload: {}", result.summary());
   for (const auto& failure : result.failed)
     spdlog::error("reload: {}: {}", failure.name, failure.error);
+  if (events_.has_listeners()) events_.publish(Reloaded{result});
   return result;
 }
 

@@ -12,6 +12,7 @@
 
 #include "cgroup/backend.h"
 #include "config/model.h"
+#include "supervisor/events.h"
 #include "supervisor/launcher.h"
 #include "supervisor/program_runner.h"
 #include "supervisor/reload_plan.h"
@@ -51,6 +52,9 @@ class Manager {
   using Observer = std::function<void(const ProgramRunner&, State from, State to)>;
   void set_observer(Observer observer) { observer_ = std::move(observer); }
 
+  // Transitions, OOM kills and reloads, as they happen (events.h).
+  Events& events() { return events_; }
+
   // "3 running, 1 backoff, 0 fatal": for logs and service status lines.
   std::string summary() const;
 
@@ -74,6 +78,7 @@ class Manager {
   cgroup::Backend& backend_;
   // Outlives the runners: at the end it reads what their pipes still hold, then closes them.
   OutputDrains drains_;
+  Events events_;
   RunnerContext context_;
   config::Config config_;
   std::vector<std::unique_ptr<ProgramRunner>> runners_;

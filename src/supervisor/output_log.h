@@ -6,11 +6,15 @@
 // NAME becomes NAME.1 (the newest), and a fresh NAME is opened. Writes are synchronous on a
 // regular file and nothing is buffered in the manager, so a flooding program costs one read
 // and one write per loop turn, never memory. When the disk is full, output is dropped with
-// one warning a minute at most.
+// one warning a minute at most. Every chunk also goes to the file's followers (output_tap.h),
+// whatever happens to the file.
 #include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
+
+#include "supervisor/output_tap.h"
+#include "util/result.h"
 
 namespace climits::supervisor {
 
@@ -27,6 +31,17 @@ class LogFile {
   // New rotation settings from a reload.
   void set_rotation(std::uint64_t max_size, int keep);
   const std::string& path() const { return path_; }
+
+  // Followers of what is written from now on.
+  OutputTap& tap() { return tap_; }
+  // The last bytes of the file (at most max_bytes) as it is now, and whether they start at
+  // its beginning. Read from the open file itself, so a file renamed by logrotate and not
+  // reopened yet is still the one read. One bounded read, on the loop.
+  struct Tail {
+    std::string bytes;
+    bool whole_file = false;
+  };
+  Result<Tail> read_tail(std::size_t max_bytes) const;
   const std::string& program() const { return program_; }
 
  private:
@@ -42,6 +57,7 @@ class LogFile {
   int open_error_ = 0;  // errno of the last failed open(), for the warning
   std::uint64_t size_ = 0;
   std::uint64_t dropped_ = 0;
+  OutputTap tap_;
   std::chrono::steady_clock::time_point last_warning_{};
 };
 

@@ -222,6 +222,8 @@ void ProgramRunner::log_transition(State to, Action action, const std::string& c
   State shown = public_state(to);
   if (shown == shown_ && action != Action::kill_cgroup) return;
   spdlog::info("{}: {} -> {} ({})", desired_.name, state_name(shown_), state_name(shown), cause);
+  if (context_.events && context_.events->has_listeners())
+    context_.events->publish(StateChanged{desired_.name, shown_, shown, cause});
   shown_ = shown;
 }
 
@@ -468,6 +470,8 @@ void ProgramRunner::on_oom(std::uint64_t added) {
     log_unlogged_oom_kills(false);
   else if (!oom_log_timer().active())
     oom_log_timer().start(oom_logged_at_ + kOomLogInterval - now());
+  if (context_.events && context_.events->has_listeners())
+    context_.events->publish(OomKilled{desired_.name, added, oom_kills_});
   post(Event::oom_notice, "OOM kill");
   // The policy is for kills of other processes: a main process that was the victim has its
   // SIGKILL by the time the kill is counted, and its exit, on the way, is the OOM kill.

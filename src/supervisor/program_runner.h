@@ -22,6 +22,7 @@
 #include "cgroup/backend.h"
 #include "cgroup/emptier.h"
 #include "config/model.h"
+#include "supervisor/events.h"
 #include "supervisor/exit_info.h"
 #include "supervisor/launcher.h"
 #include "supervisor/output_drains.h"
@@ -43,6 +44,8 @@ struct RunnerContext {
   std::function<void(const class ProgramRunner&, State from, State to)> on_transition;
   // Where output pipes are read (the manager's); null: output pipes are not expected.
   OutputDrains* drains = nullptr;
+  // Where transitions and OOM kills are published (the manager's); null: nowhere.
+  Events* events = nullptr;
 };
 
 // What a reload did to one program: each program lands in exactly one group.
@@ -96,6 +99,11 @@ class ProgramRunner {
   // program's cgroup (a replacement staged at its gate excepted: it is not the program yet).
   // The pids signalled; an error when the program has no main process.
   Result<std::vector<pid_t>> send_signal(int signal, bool all_processes);
+
+  // The open output files (kept across runs); null for a stream that does not go to a file
+  // of its own (inherit, null, or stderr merged into stdout's file).
+  const std::shared_ptr<LogFile>& stdout_log() const { return stdout_log_; }
+  const std::shared_ptr<LogFile>& stderr_log() const { return stderr_log_; }
   // Replacements staged at an OOM kill, and runs that started from one (tests).
   int replacements_staged() const { return replacements_staged_; }
   int staged_runs() const { return staged_runs_; }

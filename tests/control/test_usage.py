@@ -9,7 +9,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 
-COMMANDS = "status, start, stop, restart, reload, version or signal"
+COMMANDS = "status, start, stop, restart, reload, version, signal, logs or events"
 
 # argv after `-s SOCKET` → (the one line, the subcommand the hint names or None).
 CASES = [

@@ -80,6 +80,27 @@ void check_request(std::string_view line) {
   CHECK_THAT(reparsed->all() == r.all(), again);
   CHECK_THAT(reparsed->signal == r.signal, again);
   CHECK_THAT(reparsed->all_processes == r.all_processes, again);
+  CHECK_THAT(r.command == Command::logs || r.logs.lines == kDefaultLogLines, line);
+  if (r.command == Command::logs) {
+    CHECK_THAT(r.logs.lines <= kMaxLogLines, line);
+    std::string logs = to_line(make_logs_request(r.names, r.logs));
+    auto same = parse_request(logs);
+    CHECK_THAT(same.ok(), logs);
+    CHECK_THAT(same->logs.lines == r.logs.lines && same->logs.follow == r.logs.follow &&
+                   same->logs.streams == r.logs.streams,
+               logs);
+  }
+}
+
+// The hand-written JSON of log lines: always one valid JSON string, and byte for byte what
+// the library writes for the same text (after invalid UTF-8 is replaced).
+void check_json_string(std::string_view text) {
+  std::string ours;
+  append_json_string(ours, text);
+  check_line(ours);
+  Json parsed = Json::parse(ours, nullptr, /*allow_exceptions=*/false);
+  CHECK_THAT(parsed.is_string(), ours);
+  CHECK_THAT(parsed.dump() == ours, ours);
 }
 
 void check_response(std::string_view line) {
@@ -112,6 +133,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // The whole input as one line too: parse_request must also cope with what the server would
   // never pass it (a '\n' inside, more than the server's limit).
   if (input.find('\n') != std::string_view::npos) check_request(input);
+
+  check_json_string(input);
 
   // climits-ctl's side: the same bytes as a response line, and as a timestamp in one.
   check_response(input);

@@ -84,7 +84,8 @@ TEST_CASE("requests: each mistake is an error that says what is wrong") {
   CHECK(refused(R"({"cmd": 1})").find("\"cmd\" must be a string") == 0);
   CHECK(refused(R"({"cmd": null})").find("\"cmd\" must be a string") == 0);
   CHECK(refused(R"({"cmd": "halt"})") ==
-        "unknown command \"halt\" (use status, start, stop, restart, reload, version or signal)");
+        "unknown command \"halt\" (use status, start, stop, restart, reload, version, signal, "
+        "logs or events)");
   CHECK(refused(R"({"cmd": "STATUS"})").find("unknown command") == 0);
   CHECK(refused(R"({"cmd": "status", "name": ["web"]})") ==
         "unknown key \"name\" in the request (a request has \"cmd\" and \"names\")");
