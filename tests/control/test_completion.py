@@ -79,8 +79,8 @@ class CompletionTest(harness.ControlTest):
         self.assertEqual(self.ctl_words("signal", "sigte"), ["sigterm"])
         # Options of each command.
         self.assertEqual(self.ctl_words("signal", "-"), ["--all-processes", "--help"])
-        self.assertEqual(self.ctl_words("logs", "-"), ["--help", "--stderr", "--stdout", "-f",
-                                                       "-n"])
+        self.assertEqual(self.ctl_words("logs", "-"), ["--follow", "--help", "--lines", "--stderr",
+                                                       "--stdout", "-f", "-n"])
         self.assertEqual(self.ctl_words("events", "--"), ["--help", "--json"])
         self.assertEqual(self.ctl_words("status", "--j"), ["--json"])
         self.assertEqual(self.ctl_words("stop", "--t"), ["--timeout"])
