@@ -57,6 +57,8 @@ ProgramRunner::~ProgramRunner() {
   // Exits of processes still ours will find no one: the launcher reaps them quietly.
   if (pid_ > 0) context_.launcher.forget(pid_);
   if (staged_pid_ > 0) context_.launcher.forget(staged_pid_);
+  // OOM kills held back for the once-a-second line are not lost at shutdown or removal.
+  log_unlogged_oom_kills(true);
 }
 
 // Made at the first need: most programs run for long and never end a run, and the idle manager's

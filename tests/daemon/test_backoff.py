@@ -39,7 +39,8 @@ class BackoffTest(e2e.DaemonTest):
         status, _ = daemon.stop(signal.SIGTERM, timeout=30)
         self.assertEqual(status, 0, daemon.tail())
 
-        lines = daemon.find(r"^leaky: ")
+        # Its transitions: the OOM lines (once a second at most) may fall between them.
+        lines = [l for l in daemon.find(r"^leaky: ") if not re.search(r"OOM.kill", l)]
         print("\n".join(e2e.line_message(l) for l in lines[:2 * len(expected) + 1]))
         for n, want in enumerate(expected):
             line = backoffs[n]
@@ -49,7 +50,7 @@ class BackoffTest(e2e.DaemonTest):
             self.assertTrue(m, message)
             self.assertEqual(e2e.parse_duration(m.group(1)), want, message)
             self.assertEqual(int(m.group(2)), n + 1, message)
-            # The very next line of this program ends the backoff, after the delay.
+            # The very next transition of this program ends the backoff, after the delay.
             after = lines[lines.index(line) + 1]
             self.assertRegex(e2e.line_message(after),
                              r"^leaky: backoff -> starting \(restart %d\)$" % (n + 1))
@@ -63,7 +64,7 @@ class BackoffTest(e2e.DaemonTest):
             self.assertGreaterEqual(waited, want - 20, message)
             self.assertLessEqual(waited, want + 5000, message)
         # Each OOM kill is also seen by the cgroup's OOM watcher, and logged: the first at once,
-        # those less than a second after a line together, a second after it.
+        # those less than a second after a line together, a second after it (or at shutdown).
         def logged_kills():
             total = 0
             for line in daemon.find(r"^leaky: (the kernel OOM-killed \d+ process|\d+ more OOM "
@@ -71,7 +72,7 @@ class BackoffTest(e2e.DaemonTest):
                 self.assertIn("(limit 32M", line)
                 total += int(re.search(r"(\d+) (process|more)", line).group(1))
             return total
-        e2e.wait_until(lambda: logged_kills() >= 3, 20, "3 OOM kills in the log")
+        self.assertGreaterEqual(logged_kills(), len(expected))
         for line in daemon.find(r"^leaky: \w+ -> (backoff|exited|fatal) "):
             self.assertIn("-> backoff (pid", line)
             self.assertIn(" oom-killed after ", line,
