@@ -21,8 +21,8 @@ namespace climits::control {
 
 // The tail is read from the end of each file: at most kMaxTailBytesPerFile per file, and
 // about kMaxTailBytes for the whole request (a request for every program gets less of each).
-inline constexpr std::size_t kMaxTailBytesPerFile = 4u << 20;
-inline constexpr std::size_t kMaxTailBytes = 16u << 20;
+inline constexpr std::size_t kMaxTailBytesPerFile = 1u << 20;
+inline constexpr std::size_t kMaxTailBytes = 4u << 20;
 inline constexpr std::size_t kMinTailBytesPerFile = 64u << 10;
 // What a follower may leave unread before it skips: about 0.1 s of a program writing 10 MB/s
 // (as JSON), so that a reader descheduled for a moment on a busy machine misses nothing, and

@@ -102,9 +102,13 @@ void LogFile::write(const char* data, std::size_t length) {
 }
 
 Result<LogFile::Tail> LogFile::read_tail(std::size_t max_bytes) const {
-  // Through /proc/self/fd: the very file being written, even after a rename.
-  std::string path = fd_ >= 0 ? "/proc/self/fd/" + std::to_string(fd_) : path_;
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  // Only the file the manager has open, through /proc/self/fd (the very file being written,
+  // even after a rename): never the configured path itself, which someone who can write the
+  // log directory may have made a symlink (to /etc/shadow) or a FIFO (a read that would hold
+  // the loop) since our open failed.
+  if (fd_ < 0) return Tail{{}, true};
+  std::string path = "/proc/self/fd/" + std::to_string(fd_);
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   if (fd < 0) {
     if (errno == ENOENT) return Tail{{}, true};  // nothing written yet
     return Error::from_errno(errno, "opening " + path_);
@@ -114,6 +118,10 @@ Result<LogFile::Tail> LogFile::read_tail(std::size_t max_bytes) const {
     int error = errno;
     ::close(fd);
     return Error::from_errno(error, "reading " + path_);
+  }
+  if (!S_ISREG(info.st_mode)) {
+    ::close(fd);
+    return Error{EINVAL, path_ + " is not a regular file"};
   }
   auto size = static_cast<std::uint64_t>(info.st_size);
   std::uint64_t start = size > max_bytes ? size - max_bytes : 0;
