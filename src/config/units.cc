@@ -173,6 +173,20 @@ std::string format_duration(Duration duration) {
   return std::to_string(ms) + "ms";
 }
 
+const char* output_target_name(OutputTarget target) {
+  switch (target) {
+    case OutputTarget::file:
+      return "file";
+    case OutputTarget::inherit:
+      return "inherit";
+    case OutputTarget::discard:
+      return "null";
+    case OutputTarget::merge:
+      return "stdout";
+  }
+  return "?";
+}
+
 const char* oom_policy_name(OomPolicy policy) {
   return kOomPolicyNames[static_cast<std::size_t>(policy)];
 }

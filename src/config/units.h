@@ -47,9 +47,12 @@ static_assert(static_cast<std::size_t>(RestartPolicy::never) + 1 == kRestartPoli
 static_assert(static_cast<std::size_t>(LogLevel::error) + 1 == kLogLevelNames.size());
 static_assert(static_cast<std::size_t>(OomPolicy::kill) + 1 == kOomPolicyNames.size());
 
-const char* restart_policy_name(RestartPolicy policy);           // on_failure → "on-failure"
-const char* log_level_name(LogLevel level);                      // warn → "warn"
-const char* oom_policy_name(OomPolicy policy);                   // continue_ → "continue"
+const char* restart_policy_name(RestartPolicy policy);  // on_failure → "on-failure"
+const char* log_level_name(LogLevel level);             // warn → "warn"
+const char* oom_policy_name(OomPolicy policy);          // continue_ → "continue"
+// An output's target in the file's words (stdout.file, stderr.file): "file", "inherit",
+// "null", "stdout" (merged).
+const char* output_target_name(OutputTarget target);
 std::optional<LogLevel> parse_log_level(std::string_view text);  // "warn" → warn
 
 }  // namespace climits::config

@@ -179,24 +179,6 @@ Json Handler::streams_only(const Request& request, const Peer&) {
   return error_response(std::string(command_name(request.command)) + " is a stream");
 }
 
-namespace {
-
-const char* target_name(config::OutputTarget target) {
-  switch (target) {
-    case config::OutputTarget::file:
-      return "a file";
-    case config::OutputTarget::inherit:
-      return "inherit";
-    case config::OutputTarget::discard:
-      return "null";
-    case config::OutputTarget::merge:
-      return "stdout";
-  }
-  return "?";
-}
-
-}  // namespace
-
 Answer Handler::logs(const Request& request, const Peer& peer) {
   auto selected = select(request);
   if (!selected) return {to_line(error_response(selected.error().message)), nullptr};
@@ -221,10 +203,11 @@ Answer Handler::logs(const Request& request, const Peer& peer) {
       add("stdout", runner->stdout_log());
     if (sources.size() > before || request.all()) continue;  // `all`: those with files
     std::string targets;
-    if (want_stdout) targets += std::string("stdout: ") + target_name(program.stdout_output.target);
+    if (want_stdout)
+      targets += std::string("stdout: ") + config::output_target_name(program.stdout_output.target);
     if (want_stderr)
       targets += std::string(targets.empty() ? "" : ", ") +
-                 "stderr: " + target_name(program.stderr_output.target);
+                 "stderr: " + config::output_target_name(program.stderr_output.target);
     not_files += (not_files.empty() ? "" : ", ") + program.name + " (" + targets + ")";
   }
   if (!not_files.empty())

@@ -1,5 +1,7 @@
 #include "control/status_detail.h"
 
+#include "config/units.h"
+
 namespace climits::control {
 
 namespace {
@@ -21,25 +23,10 @@ Json limits_json(const cgroup::Limits& limits) {
   };
 }
 
-// The target in the configuration's own words (stdout.file, stderr.file).
-const char* target_name(config::OutputTarget target) {
-  switch (target) {
-    case config::OutputTarget::file:
-      return "file";
-    case config::OutputTarget::inherit:
-      return "inherit";
-    case config::OutputTarget::discard:
-      return "null";
-    case config::OutputTarget::merge:
-      return "stdout";
-  }
-  return "?";
-}
-
 Json output_json(const config::OutputSettings& output) {
   bool file = output.target == config::OutputTarget::file;
   return Json{
-      {"target", target_name(output.target)},
+      {"target", config::output_target_name(output.target)},
       {"path", file ? Json(output.path) : Json(nullptr)},
       {"max_size_bytes", file ? Json(output.max_size) : Json(nullptr)},
       {"keep", file ? Json(output.keep) : Json(nullptr)},
