@@ -111,15 +111,20 @@ class CompletionTest(harness.ControlTest):
                  % (os.path.join(SOURCE, command), command)],
                 capture_output=True, text=True, timeout=60)
             self.assertEqual(result.stdout.strip(), "complete -F %s %s" % (function, command))
-        # cmake --install of the build tree climits-ctl is in.
+        # cmake --install of the build tree climits-ctl is in, into a staging directory
+        # (DESTDIR): some destinations are absolute (the systemd unit's, /etc), and a
+        # --prefix alone would install those into this machine itself (where a stray unit in
+        # /usr/local/lib/systemd/system shadowed the package's in the systemd VM).
         build = os.path.dirname(harness.CTL)
-        with tempfile.TemporaryDirectory() as prefix:
-            result = subprocess.run(["cmake", "--install", build, "--prefix", prefix],
-                                    capture_output=True, text=True, timeout=300)
+        with tempfile.TemporaryDirectory() as stage:
+            env = dict(os.environ, DESTDIR=stage)
+            result = subprocess.run(["cmake", "--install", build, "--prefix", "/usr"],
+                                    capture_output=True, text=True, timeout=300, env=env)
             self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+            self.assertNotIn(" /usr/local", result.stdout + result.stderr)
             for command in ("climits-ctl", "climits-manager"):
-                installed = os.path.join(prefix, "share", "bash-completion", "completions",
-                                         command)
+                installed = os.path.join(stage, "usr", "share", "bash-completion",
+                                         "completions", command)
                 with open(installed) as a, open(os.path.join(SOURCE, command)) as b:
                     self.assertEqual(a.read(), b.read())
 
