@@ -17,9 +17,9 @@ using Duration = std::chrono::milliseconds;
 // A byte count where nullopt means "max" (no limit). An absent key means the same.
 using ByteLimit = std::optional<std::uint64_t>;
 
-// What an OOM kill of any process in the cgroup does while the main process lives (SPEC §13,
-// systemd's OOMPolicy): count it; stop the program gracefully; kill the whole cgroup. Under
-// stop and kill, the run's exit is classified an OOM kill, whatever its status.
+// What an OOM kill of any process in the cgroup does while the main process lives
+// (docs/configuration.md, systemd's OOMPolicy): count it; stop the program gracefully; kill the
+// whole cgroup. Under stop and kill, the run's exit is classified an OOM kill, whatever its status.
 enum class OomPolicy { continue_, stop, kill };
 
 struct MemorySettings {

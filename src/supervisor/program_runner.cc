@@ -42,7 +42,7 @@ void warn_if_daemonized(cgroup::Backend& backend, const config::Program& program
 }
 
 // At most one OOM line per program per interval: a worker OOM-killed hundreds of times a
-// second must not flood the log (SPEC §13).
+// second must not flood the log (docs/configuration.md, memory).
 constexpr std::chrono::milliseconds kOomLogInterval{1000};
 }  // namespace
 

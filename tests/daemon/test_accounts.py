@@ -1,4 +1,4 @@
-"""A program's `user:` on the real daemon (SPEC §14):
+"""A program's `user:` on the real daemon (docs/configuration.md):
 
 - it gets HOME, USER, LOGNAME and SHELL from that user's passwd entry, as systemd sets them,
   unless its `environment` sets them; a program without `user:` keeps the manager's own;

@@ -438,8 +438,8 @@ TEST_SUITE("supervision-vm") {
     CHECK(h.runner("worker").staged_runs() == 0);
   }
 
-  // oom_policy (SPEC §13) on the real kernel: a worker (leaky, a child of the main shell) is
-  // OOM-killed; the main shell lives on.
+  // oom_policy (docs/supervision.md) on the real kernel: a worker (leaky, a child of the main
+  // shell) is OOM-killed; the main shell lives on.
   TEST_CASE("oom_policy stop: a worker's OOM kill stops the program, and on-oom restarts it") {
     OomScore score;
     SupervisorHarness h;

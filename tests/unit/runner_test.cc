@@ -426,8 +426,8 @@ TEST_SUITE("runner") {
     CHECK(w.status("app").restarts == 0);
   }
 
-  // oom_policy (SPEC §13): what an OOM kill of another process of the cgroup (a worker) does
-  // while the main process lives. The fake kernel's oom_event() counts a kill and kills
+  // oom_policy (docs/supervision.md): what an OOM kill of another process of the cgroup (a worker)
+  // does while the main process lives. The fake kernel's oom_event() counts a kill and kills
   // nothing: the victim here is never the main process.
   TEST_CASE(
       "oom_policy: continue counts, stop stops politely, kill kills; the exit is an OOM kill") {
