@@ -158,11 +158,12 @@ Result<Request> parse_request(std::string_view line) {
     if (named != nullptr && named->command == Command::signal &&
         (item.key() == "signal" || item.key() == "all_processes"))
       continue;
-    return request_error("unknown key " + quoted(item.key()) + " in the request (" +
-                         (named != nullptr && named->command == Command::signal
-                              ? "a signal request has \"cmd\", \"names\", \"signal\" and "
-                                "\"all_processes\")"
-                              : "a request has \"cmd\" and \"names\")"));
+    const char* keys = "a request has \"cmd\" and \"names\"";
+    if (named != nullptr && named->command == Command::signal)
+      keys = "a signal request has \"cmd\", \"names\", \"signal\" and \"all_processes\"";
+    if (named != nullptr && named->command == Command::logs)
+      keys = "a logs request has \"cmd\", \"names\", \"lines\", \"follow\" and \"stream\"";
+    return request_error("unknown key " + quoted(item.key()) + " in the request (" + keys + ")");
   }
   if (cmd == value.end())
     return request_error("the request has no \"cmd\" (e.g. {\"cmd\": \"status\"})");

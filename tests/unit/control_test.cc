@@ -89,6 +89,9 @@ TEST_CASE("requests: each mistake is an error that says what is wrong") {
   CHECK(refused(R"({"cmd": "STATUS"})").find("unknown command") == 0);
   CHECK(refused(R"({"cmd": "status", "name": ["web"]})") ==
         "unknown key \"name\" in the request (a request has \"cmd\" and \"names\")");
+  CHECK(refused(R"({"cmd": "logs", "names": ["web"], "tail": 5})") ==
+        "unknown key \"tail\" in the request (a logs request has \"cmd\", \"names\", "
+        "\"lines\", \"follow\" and \"stream\")");
   CHECK(refused(R"({"cmd": "status", "names": "web"})").find("\"names\" must be a list") == 0);
   CHECK(refused(R"({"cmd": "status", "names": {"web": 1}})").find("\"names\" must be a list") == 0);
   CHECK(refused(R"({"cmd": "status", "names": ["web", 3]})").find("\"names\" must be a list") == 0);
