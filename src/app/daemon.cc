@@ -1,6 +1,5 @@
 #include "app/daemon.h"
 
-#include <pthread.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 #include <uv.h>
@@ -10,6 +9,7 @@
 #include <iostream>
 
 #include "app/check_command.h"
+#include "app/coalesced_signals.h"
 #include "app/logging.h"
 #include "app/notify.h"
 #include "build_info.h"
@@ -62,26 +62,9 @@ std::string too_many_descriptors(std::size_t programs, std::size_t needed, rlim_
          std::to_string(limit) + " (RLIMIT_NOFILE); " + descriptor_advice(needed);
 }
 
-// The loop's signal handles; each callback is a bridge into the daemon.
-struct Signals {
-  uv_signal_t handles[4];
-  static constexpr int kNumbers[4] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1};
-
-  void start(uv_loop_t* loop, void* owner, uv_signal_cb callback) {
-    for (int i = 0; i < 4; ++i) {
-      uv_signal_init(loop, &handles[i]);
-      handles[i].data = owner;
-      uv_signal_start(&handles[i], callback, kNumbers[i]);
-    }
-  }
-  void close() {
-    for (auto& handle : handles) uv_close(reinterpret_cast<uv_handle_t*>(&handle), nullptr);
-  }
-};
-
 struct Daemon {
   uv_loop_t loop;
-  Signals signals;
+  CoalescedSignals signals;
   std::unique_ptr<supervisor::Manager> manager;
   std::unique_ptr<control::Handler> control_handler;
   std::unique_ptr<control::Server> control;  // closed before the manager goes
@@ -270,15 +253,8 @@ int start_programs(Daemon& daemon, config::Config config, Host& host) {
 // Once the loop has ended: closes the socket, the manager and the loop, and removes a cgroup
 // root the manager made when nothing was left behind.
 int shut_down(Daemon& daemon, cgroup::Backend& backend, int exit_code) {
-  // No signal is handled from here on, and closing the signal handles gives SIGHUP and
-  // SIGUSR1 their default action back (terminate): one arriving now (a logrotate, a reload
-  // sent together with the stop) must not turn a clean shutdown into a death by signal.
-  // Blocked, they stay pending and go with the process.
-  sigset_t late;
-  sigemptyset(&late);
-  for (int number : Signals::kNumbers) sigaddset(&late, number);
-  ::pthread_sigmask(SIG_BLOCK, &late, nullptr);
-
+  // No signal is handled from here on (CoalescedSignals::close).
+  daemon.signals.close();
   daemon.control.reset();  // removes the socket file
   daemon.control_handler.reset();
   if (exit_code == kExitOk && !daemon.manager->left_nothing_behind()) {
@@ -293,7 +269,6 @@ int shut_down(Daemon& daemon, cgroup::Backend& backend, int exit_code) {
     if (auto removed = backend.remove_root_if_created(); !removed)
       spdlog::warn("cgroups: {}", removed.error().message);
   }
-  daemon.signals.close();
   uv_close(reinterpret_cast<uv_handle_t*>(&daemon.status_timer), nullptr);
   uv_run(&daemon.loop, UV_RUN_DEFAULT);  // let the close callbacks free their handles
   if (uv_loop_close(&daemon.loop) != 0) spdlog::debug("loop closed with handles still open");
@@ -365,9 +340,7 @@ int run_daemon(const DaemonOptions& options) {
   daemon.status_timer.data = &daemon;
   supervisor::Launcher launcher(&daemon.loop, host->helper, host->file_limit.original_soft);
   daemon.manager = std::make_unique<supervisor::Manager>(&daemon.loop, *host->backend, launcher);
-  daemon.signals.start(&daemon.loop, &daemon, [](uv_signal_t* handle, int signal) {
-    static_cast<Daemon*>(handle->data)->on_signal(signal);
-  });
+  daemon.signals.start(&daemon.loop, [&daemon](int signal) { daemon.on_signal(signal); });
   // The manager takes the configuration over (one copy fewer to fork with; `config` is
   // not used again).
   int exit_code = start_programs(daemon, std::move(*loaded.config), *host);

@@ -302,11 +302,6 @@ void ProgramRunner::perform(Action action, const std::string& cause) {
       // One pass: the main process's exit follows, and the emptying after it catches the rest.
       if (auto killed = context_.backend.kill_pass(desired_.name, 0); !killed)
         spdlog::error("{}: killing its cgroup: {}", desired_.name, killed.error().message);
-      // libuv hears of exits through SIGCHLD messages on a pipe, and drops them when a flood
-      // of signals (SIGHUP, SIGUSR1) has filled it: the exit of the process being stopped
-      // may have been lost, and the stop would then wait forever. A SIGCHLD of our own makes
-      // libuv look at every child again; it costs nothing when nothing was lost.
-      ::kill(::getpid(), SIGCHLD);
       break;
     case Action::end_run:
       end_run(cause);

@@ -126,9 +126,10 @@ class SignalFaultsTest(e2e.DaemonTest):
     def test_hup_and_usr1_during_the_whole_shutdown(self):
         # logrotate and reloads do not wait for a shutdown to end: signals keep coming, as
         # fast as they can be sent, until the very last moment, after the manager stopped
-        # handling them (for 3 s at most: a flood like this overfills libuv's signal pipe,
-        # which then drops messages, SIGCHLD ones too; the manager recovers a lost exit at
-        # the stop timeout, once the flood is over).
+        # handling them (for 3 s at most, longer than every stop timeout). Such a flood once
+        # overfilled libuv's signal pipe, which then dropped the SIGCHLD of a program being
+        # stopped, and the manager waited for that exit forever: the manager's own signals
+        # now reach the loop coalesced (app/coalesced_signals.h).
         for round_ in range(3):
             with self.subTest(round=round_):
                 daemon = self.daemon(self.config_a(), tag="manager-%d" % round_)
