@@ -136,6 +136,9 @@ def duration(description, default):
     return {"$ref": "#/$defs/duration", "description": description, "default": default}
 
 
+PROGRAM_NAME = "^(?!\\.{1,2}$)[A-Za-z0-9_.-]{1,64}$"
+
+
 def program_properties():
     output_keys = {
         "max_size": {
@@ -355,6 +358,37 @@ def program_properties():
                 **output_keys,
             },
         },
+        "depends_on": {
+            "description": "The programs this one needs (docs/health.md): started first, and "
+                           "stopped after it. A list of names (each: started), or a mapping of "
+                           "names to a condition or to {condition, restart}. Each name is "
+                           "another program of the file, without cycles (--check says which). "
+                           "Not in defaults:.",
+            "anyOf": [
+                {"type": "array", "uniqueItems": True,
+                 "items": {"type": "string", "pattern": PROGRAM_NAME}},
+                {"type": "object",
+                 "propertyNames": {"pattern": PROGRAM_NAME},
+                 "additionalProperties": {
+                     "anyOf": [
+                         {"$ref": "#/$defs/dependencyCondition"},
+                         {"type": "object", "additionalProperties": False,
+                          "required": ["condition"],
+                          "properties": {
+                              "condition": {
+                                  "$ref": "#/$defs/dependencyCondition",
+                                  "description": "What this program waits for.",
+                              },
+                              "restart": {
+                                  "type": "boolean", "default": False,
+                                  "description": "Restart this program whenever the "
+                                                 "dependency restarts.",
+                              },
+                          }},
+                     ],
+                 }},
+            ],
+        },
     }
 
 
@@ -418,6 +452,8 @@ def schema():
             },
             "defaults": {
                 **program_settings,
+                "properties": {key: value for key, value in program_properties().items()
+                               if key != "depends_on"},
                 "description": "Any program key; every program inherits it, mappings merging "
                                "key by key (a program's memory: {high: 50M} keeps the default "
                                "memory.max).",
@@ -426,7 +462,7 @@ def schema():
                 "type": "object",
                 "description": "The programs, by name. A name is 1 to 64 of A-Z a-z 0-9 _ . - "
                                "(not . or ..); it names the cgroup and the log files.",
-                "propertyNames": {"pattern": "^(?!\\.{1,2}$)[A-Za-z0-9_.-]{1,64}$"},
+                "propertyNames": {"pattern": PROGRAM_NAME},
                 "additionalProperties": {
                     **program_settings,
                     "description": "One program.",
@@ -455,6 +491,11 @@ def schema():
                     {"type": "string", "pattern": size_pattern(MIN_PLAIN_BYTES)},
                     {"type": "integer", "minimum": MIN_PLAIN_BYTES, "maximum": INT64_MAX},
                 ],
+            },
+            "dependencyCondition": {
+                "enum": ["started", "ready", "succeeded"],
+                "description": "started: the dependency has a live process; ready: it is "
+                               "running; succeeded: it exited 0 since it was last started.",
             },
             "swapSize": {
                 "description": "A size: bytes, or a whole number with K, M, G or T (powers of "

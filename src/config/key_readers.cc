@@ -91,6 +91,7 @@ class ProgramReader {
             {"stop", [&](const Located& v) { read_stop(v, p.stop); }},
             {"stdout", [&](const Located& v) { read_output(v, p.stdout_output, false); }},
             {"stderr", [&](const Located& v) { read_output(v, p.stderr_output, true); }},
+            {"depends_on", [&](const Located& v) { read_depends_on(v, p); }},
         });
     return has_command;
   }
@@ -318,6 +319,62 @@ class ProgramReader {
                 }},
                {"timeout", [&](const Located& s) { assign(stop.timeout, r_.duration(s)); }},
            });
+  }
+
+  // `depends_on: [db, cache]` (each `started`), or a mapping of names to a condition or to
+  // {condition, restart}. The names are checked once every program is known (key_rules.h).
+  void read_depends_on(const Located& v, Program& p) {
+    if (v.path.starts_with("defaults")) {
+      r_.error(v, "cannot be set in defaults: (each program names what it depends on)");
+      return;
+    }
+    auto add = [&](Dependency dependency, const Located& where) {
+      for (const auto& known : p.depends_on) {
+        if (known.name == dependency.name) {
+          r_.error(where, quote(dependency.name) + " is listed twice");
+          return;
+        }
+      }
+      p.depends_on.push_back(std::move(dependency));
+      sources_.dependencies.push_back(where);
+    };
+    if (v.node.IsSequence()) {
+      std::size_t index = 0;
+      for (const auto& item : v.node) {
+        Located element{item, item.Mark(), v.path + "[" + std::to_string(index++) + "]",
+                        item.Mark()};
+        if (auto name = r_.string(element, "db")) add({*name}, element);
+      }
+      return;
+    }
+    r_.read_entries(v, "dependencies", [&](const std::string& name, const Located& value) {
+      Dependency dependency{name};
+      if (value.node.IsMap()) {
+        bool has_condition = false, valid = true;
+        r_.read_mapping(
+            value,
+            {{"condition",
+              [&](const Located& c) {
+                has_condition = true;
+                valid = read_condition(c, dependency);
+              }},
+             {"restart", [&](const Located& r) { assign(dependency.restart, r_.boolean(r)); }}});
+        if (!has_condition)
+          r_.error(value, "missing required key \"condition\" (started, ready or succeeded)");
+        if (!has_condition || !valid) return;
+      } else if (!read_condition(value, dependency)) {
+        return;
+      }
+      Located where = value;
+      where.at = value.key_at;
+      add(std::move(dependency), where);
+    });
+  }
+
+  bool read_condition(const Located& v, Dependency& dependency) {
+    auto i = r_.choice(v, kDependencyConditionNames, "a dependency condition");
+    if (i) dependency.condition = static_cast<DependencyCondition>(*i);
+    return i.has_value();
   }
 
   void read_output(const Located& v, OutputSettings& out, bool is_stderr) {

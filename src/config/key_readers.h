@@ -4,6 +4,7 @@
 // key_rules.h; the loader (loader.cc) walks the sections and calls both.
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "config/model.h"
 #include "config/yaml_reader.h"
@@ -16,6 +17,7 @@ struct KeySources {
   std::optional<Located> stdout_file, stderr_file;
   std::optional<Located> backoff_initial, backoff_max;
   std::optional<Located> user, group;
+  std::vector<Located> dependencies;  // one per entry of depends_on, in its order
 };
 
 // Reads the keys of one program (or of the defaults: section) onto `program`, which already

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "config/accounts.h"
+#include "config/dependency_rules.h"
 #include "config/document.h"
 #include "config/key_readers.h"
 #include "config/key_rules.h"
@@ -67,6 +68,7 @@ class ConfigReader {
                "missing required key \"programs\" (a mapping of program names to settings)");
     }
     resolve_outputs(r_, config_, locations_, sources_);
+    check_dependencies(r_, config_, sources_);
     return finish();
   }
 

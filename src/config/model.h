@@ -98,6 +98,17 @@ struct Identity {
   bool operator==(const Identity&) const = default;
 };
 
+// What a dependent waits for (docs/health.md): its dependency has a live process (started), is
+// `running` (ready), or exited 0 since it was last started (succeeded: one-shot jobs).
+enum class DependencyCondition { started, ready, succeeded };
+
+struct Dependency {
+  std::string name;
+  DependencyCondition condition = DependencyCondition::started;
+  bool restart = false;  // restarted whenever the dependency restarts
+  bool operator==(const Dependency&) const = default;
+};
+
 struct Program {
   std::string name;
   std::vector<std::string> command;  // command[0] is absolute, or a bare name looked up in PATH
@@ -115,6 +126,7 @@ struct Program {
   StopSettings stop;
   OutputSettings stdout_output;
   OutputSettings stderr_output;
+  std::vector<Dependency> depends_on;  // in file order
   bool operator==(const Program&) const = default;
 };
 

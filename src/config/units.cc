@@ -191,6 +191,10 @@ const char* oom_policy_name(OomPolicy policy) {
   return kOomPolicyNames[static_cast<std::size_t>(policy)];
 }
 
+const char* dependency_condition_name(DependencyCondition condition) {
+  return kDependencyConditionNames[static_cast<std::size_t>(condition)];
+}
+
 const char* restart_policy_name(RestartPolicy policy) {
   return kRestartPolicyNames[static_cast<std::size_t>(policy)];
 }

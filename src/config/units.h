@@ -41,15 +41,20 @@ std::string format_duration(Duration duration);  // 1500ms → "1.5s", 60000 →
 inline constexpr std::array<const char*, 4> kRestartPolicyNames = {"always", "on-failure", "on-oom",
                                                                    "never"};
 inline constexpr std::array<const char*, 3> kOomPolicyNames = {"continue", "stop", "kill"};
+inline constexpr std::array<const char*, 3> kDependencyConditionNames = {"started", "ready",
+                                                                         "succeeded"};
 inline constexpr std::array<const char*, 5> kLogLevelNames = {"trace", "debug", "info", "warn",
                                                               "error"};
 static_assert(static_cast<std::size_t>(RestartPolicy::never) + 1 == kRestartPolicyNames.size());
 static_assert(static_cast<std::size_t>(LogLevel::error) + 1 == kLogLevelNames.size());
 static_assert(static_cast<std::size_t>(OomPolicy::kill) + 1 == kOomPolicyNames.size());
+static_assert(static_cast<std::size_t>(DependencyCondition::succeeded) + 1 ==
+              kDependencyConditionNames.size());
 
 const char* restart_policy_name(RestartPolicy policy);  // on_failure → "on-failure"
 const char* log_level_name(LogLevel level);             // warn → "warn"
 const char* oom_policy_name(OomPolicy policy);          // continue_ → "continue"
+const char* dependency_condition_name(DependencyCondition condition);  // ready → "ready"
 // An output's target in the file's words (stdout.file, stderr.file): "file", "inherit",
 // "null", "stdout" (merged).
 const char* output_target_name(OutputTarget target);

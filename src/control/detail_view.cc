@@ -76,6 +76,11 @@ void program_group(std::string& out, const Json& program,
                    std::chrono::system_clock::time_point now) {
   out += "program " + text(field(program, "name")) + "\n";
   line(out, "state", text(field(program, "state")));
+  if (const Json& waiting = field(program, "waiting_for"); waiting.is_array()) {
+    std::string names;
+    for (const auto& name : waiting) names += (names.empty() ? "" : ", ") + text(name);
+    line(out, "waiting for", names);
+  }
   line(out, "pid", number(field(program, "pid"), "-", false));
   const Json& uptime = field(program, "uptime_seconds");
   line(out, "uptime",

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "build_info.h"
 #include "config/units.h"
 #include "control/log_stream.h"
@@ -89,25 +91,34 @@ Json Handler::status(const Request& request, const Peer&) {
   auto selected = select(request);
   if (!selected) return error_response(selected.error().message);
   // One program by name: its detail (history, limits, outputs); a status of many stays small.
-  if (selected->size() == 1 && !request.all())
-    return Json{{"ok", true},
-                {"programs", Json::array({detail_json(selected->front()->detail())})}};
+  if (selected->size() == 1 && !request.all()) {
+    auto detail = selected->front()->detail();
+    detail.status.waiting_for = manager_.waiting_for(*selected->front());
+    return Json{{"ok", true}, {"programs", Json::array({detail_json(detail)})}};
+  }
   std::vector<supervisor::ProgramStatus> statuses;
   statuses.reserve(selected->size());
-  for (auto* runner : *selected) statuses.push_back(runner->status());
+  for (auto* runner : *selected) statuses.push_back(manager_.status_of(*runner));
   return status_response(statuses);
 }
 
-Json Handler::act(
-    const Request& request, const Peer& peer,
-    const std::function<void(supervisor::ProgramRunner&, const std::string& cause)>& action) {
+Json Handler::act(const Request& request, const Peer& peer, const Action& action) {
   auto selected = select(request);
   if (!selected) return error_response(selected.error().message);
   std::string cause = cause_of(request, peer);
-  for (auto* runner : *selected) action(*runner, cause);
-  std::vector<ActionResult> results;
-  results.reserve(selected->size());
+  // The programs named, and those acted on for them (dependencies started, dependents
+  // stopped), each once: the reply names them all.
+  std::vector<supervisor::ProgramRunner*> acted_on;
   for (auto* runner : *selected) {
+    for (auto* other : action(*runner, cause))
+      if (std::find(acted_on.begin(), acted_on.end(), other) == acted_on.end())
+        acted_on.push_back(other);
+    if (std::find(acted_on.begin(), acted_on.end(), runner) == acted_on.end())
+      acted_on.push_back(runner);
+  }
+  std::vector<ActionResult> results;
+  results.reserve(acted_on.size());
+  for (auto* runner : acted_on) {
     const auto& program = runner->program();
     ActionResult result;
     result.name = program.name;
@@ -123,21 +134,24 @@ Json Handler::act(
 Json Handler::start(const Request& request, const Peer& peer) {
   if (manager_.shutting_down()) return error_response(shutting_down_error(request));
   // A stop in progress is not interrupted: the table starts it again once it is down.
-  return act(request, peer, [](supervisor::ProgramRunner& runner, const std::string& cause) {
-    runner.start(cause);
+  return act(request, peer, [this](supervisor::ProgramRunner& runner, const std::string& cause) {
+    return manager_.start_program(runner, cause);
   });
 }
 
 Json Handler::stop(const Request& request, const Peer& peer) {
-  return act(request, peer, [](supervisor::ProgramRunner& runner, const std::string& cause) {
-    runner.stop(cause);
+  return act(request, peer, [this](supervisor::ProgramRunner& runner, const std::string& cause) {
+    return manager_.stop_program(runner, cause);
   });
 }
 
 Json Handler::restart(const Request& request, const Peer& peer) {
   if (manager_.shutting_down()) return error_response(shutting_down_error(request));
-  return act(request, peer, [](supervisor::ProgramRunner& runner, const std::string& cause) {
+  return act(request, peer, [this](supervisor::ProgramRunner& runner, const std::string& cause) {
+    // From rest, a restart is a start: through the dependencies.
+    if (runner.at_rest()) return manager_.start_program(runner, cause);
     runner.restart(cause);
+    return std::vector<supervisor::ProgramRunner*>{};
   });
 }
 

@@ -44,8 +44,11 @@ class Handler {
   // unknown name makes the whole request an error that names them all.
   Result<std::vector<supervisor::ProgramRunner*>> select(const Request& request);
   // Runs `action` on every selected program, then reports their states.
-  Json act(const Request& request, const Peer& peer,
-           const std::function<void(supervisor::ProgramRunner&, const std::string& cause)>& action);
+  // Acts on one program; returns the other programs acted on for it (its dependencies started,
+  // its dependents stopped).
+  using Action = std::function<std::vector<supervisor::ProgramRunner*>(supervisor::ProgramRunner&,
+                                                                       const std::string& cause)>;
+  Json act(const Request& request, const Peer& peer, const Action& action);
 
   supervisor::Manager& manager_;
   std::function<Json()> reload_;

@@ -282,6 +282,8 @@ Json status_json(const supervisor::ProgramStatus& status) {
   program["limits_pending"] = status.limits_pending ? Json(*status.limits_pending) : Json(nullptr);
   program["last_oom_at"] =
       status.last_oom_at ? Json(iso8601_utc(*status.last_oom_at)) : Json(nullptr);
+  program["waiting_for"] =
+      status.state == supervisor::State::waiting ? Json(status.waiting_for) : Json(nullptr);
   return program;
 }
 

@@ -4,6 +4,9 @@
 #include <spdlog/spdlog.h>
 
 #include <map>
+#include <unordered_set>
+
+#include "config/units.h"
 
 namespace climits::supervisor {
 
@@ -67,7 +70,7 @@ Result<void> Manager::start(config::Config config) {
   // copied half as much again.
   ::malloc_trim(0);
   for (auto& runner : runners_)
-    if (runner->program().autostart) runner->start("autostart");
+    if (runner->program().autostart) start_program(*runner, "autostart");
   return success();
 }
 
@@ -75,11 +78,118 @@ void Manager::reindex() {
   by_name_.clear();
   by_name_.reserve(runners_.size());
   for (auto& runner : runners_) by_name_.emplace(runner->program().name, runner.get());
+  dependencies_.index(runners_, by_name_);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dependencies (docs/health.md)
+
+std::vector<ProgramRunner*> Manager::start_program(ProgramRunner& runner,
+                                                   const std::string& cause) {
+  std::vector<ProgramRunner*> started;
+  start_with_dependencies(runner, cause, started);
+  return started;
+}
+
+void Manager::start_with_dependencies(ProgramRunner& runner, const std::string& cause,
+                                      std::vector<ProgramRunner*>& started) {
+  const std::string& name = runner.program().name;
+  // Wanted again: a stop waiting for its dependents is called off, and a restart for a
+  // dependency is this start.
+  stops_pending_.erase(&runner);
+  restarts_pending_.erase(&runner);
+  for (const auto& dependency : runner.program().depends_on) {
+    ProgramRunner* needed = dependencies_.find(dependency.name);
+    if (needed == nullptr) continue;
+    stops_pending_.erase(needed);
+    // A dependency on its way (starting, backoff, waiting itself) is left to get there; one
+    // that already holds (a job that succeeded) is not run again.
+    if (!needed->at_rest() || Dependencies::holds(dependency, *needed)) continue;
+    start_with_dependencies(*needed, "needed by " + name, started);
+    started.push_back(needed);
+  }
+  bool may_wait = runner.at_rest() || runner.state() == State::backoff;
+  if (may_wait && !dependencies_.unmet(runner.program()).empty())
+    runner.wait_for_dependencies(cause);
+  else
+    runner.start(cause);
+}
+
+std::vector<ProgramRunner*> Manager::stop_program(ProgramRunner& runner, const std::string& cause) {
+  std::vector<ProgramRunner*> dependents;
+  std::unordered_set<const ProgramRunner*> seen;
+  collect_dependents(runner, dependents, seen);
+  restarts_pending_.erase(&runner);
+  for (auto* dependent : dependents) {
+    restarts_pending_.erase(dependent);
+    queue_stop(*dependent, "its dependency " + runner.program().name + " is stopping");
+  }
+  queue_stop(runner, cause);
+  for (auto* dependent : dependents) try_stop(*dependent);
+  try_stop(runner);
+  return dependents;
+}
+
+// The programs that need `runner` alive, and those that need them, each once, not at rest; in
+// the order they stop (a program after every program that needs it).
+void Manager::collect_dependents(const ProgramRunner& runner, std::vector<ProgramRunner*>& found,
+                                 std::unordered_set<const ProgramRunner*>& seen) {
+  for (const auto& dependent : dependencies_.dependents_of(runner.program().name)) {
+    if (!stops_with_dependency(*dependent.terms) || dependent.runner->at_rest()) continue;
+    if (!seen.insert(dependent.runner).second) continue;
+    collect_dependents(*dependent.runner, found, seen);
+    found.push_back(dependent.runner);
+  }
+}
+
+void Manager::queue_stop(ProgramRunner& runner, const std::string& cause) {
+  stops_pending_.emplace(&runner, cause);
+}
+
+// A queued stop goes out once every program that needs this one alive is down.
+void Manager::try_stop(ProgramRunner& runner) {
+  auto pending = stops_pending_.find(&runner);
+  if (pending == stops_pending_.end()) return;
+  for (const auto& dependent : dependencies_.dependents_of(runner.program().name))
+    if (stops_with_dependency(*dependent.terms) && !dependent.runner->at_rest()) return;
+  std::string cause = std::move(pending->second);
+  stops_pending_.erase(pending);
+  runner.stop(cause);
+}
+
+// What a program's transition means for the programs around it: dependents waiting for it
+// may start; dependents with restart: true restart with it; a dependency whose stop waited
+// for this one may stop; a dependent restarted for its dependency starts again.
+void Manager::follow_dependency(const ProgramRunner& runner, State from, State to) {
+  const std::string& name = runner.program().name;
+  for (const auto& dependent : dependencies_.dependents_of(name)) {
+    ProgramRunner& other = *dependent.runner;
+    if (other.state() == State::waiting && dependencies_.unmet(other.program()).empty()) {
+      other.dependencies_met(name + " " +
+                             config::dependency_condition_name(dependent.terms->condition));
+    } else if (dependent.terms->restart && to == State::starting &&
+               (from == State::backoff || from == State::restarting) && !other.at_rest() &&
+               other.state() != State::waiting && !shutting_down()) {
+      restarts_pending_.emplace(&other, "its dependency " + name + " restarted");
+      other.stop("its dependency " + name + " restarted");
+    }
+  }
+  if (!supervisor::at_rest(to)) return;
+  for (const auto& dependency : runner.program().depends_on)
+    if (ProgramRunner* needed = dependencies_.find(dependency.name)) try_stop(*needed);
+  auto restart = restarts_pending_.find(const_cast<ProgramRunner*>(&runner));
+  if (restart != restarts_pending_.end()) {
+    ProgramRunner* again = restart->first;
+    std::string cause = std::move(restart->second);
+    restarts_pending_.erase(restart);
+    start_program(*again, cause);
+  }
 }
 
 void Manager::shutdown(std::function<void()> done) {
   if (on_shutdown_done_) {
     spdlog::warn("second shutdown request: killing every program now");
+    stops_pending_.clear();
     for (auto& runner : runners_) runner->kill_now("shutdown, second request");
     for (auto& retired : retired_) retired.runner->kill_now("shutdown, second request");
     return;
@@ -87,17 +197,23 @@ void Manager::shutdown(std::function<void()> done) {
   on_shutdown_done_ = std::move(done);
   spdlog::info("shutting down: stopping {} program{}", runners_.size(),
                runners_.size() == 1 ? "" : "s");
-  for (auto& runner : runners_) runner->stop("shutdown");
+  // In reverse dependency order: each program once the programs that need it are down.
+  restarts_pending_.clear();
+  for (auto& runner : runners_) queue_stop(*runner, "shutdown");
+  for (auto& runner : runners_) try_stop(*runner);
   finish_shutdown_if_quiet();
 }
 
 void Manager::on_transition(const ProgramRunner& runner, State from, State to) {
   if (observer_) observer_(runner, from, to);
+  follow_dependency(runner, from, to);
   if (!retired_.empty() && runner.at_rest()) reaper_.start(std::chrono::milliseconds(0));
   if (on_shutdown_done_) finish_shutdown_if_quiet();
 }
 
 void Manager::retire(std::unique_ptr<ProgramRunner> runner) {
+  stops_pending_.erase(runner.get());
+  restarts_pending_.erase(runner.get());
   runner->stop("removed from the configuration");
   retired_.push_back({std::move(runner)});
   reaper_.start(std::chrono::milliseconds(0));
@@ -150,7 +266,8 @@ ReloadResult Manager::reload(const config::Config& next) {
   for (auto& runner : runners_) current.emplace(runner->program().name, std::move(runner));
   runners_.clear();
   std::vector<std::unique_ptr<ProgramRunner>> kept;
-  std::size_t position = 0;  // plan_reload lists next's programs first, in order
+  std::vector<ProgramRunner*> added_to_start;  // once every program is indexed
+  std::size_t position = 0;                    // plan_reload lists next's programs first, in order
   for (const auto& change : changes) {
     if (change.removed) {
       result.removed.push_back(change.name);
@@ -168,7 +285,7 @@ ReloadResult Manager::reload(const config::Config& next) {
           (void)backend_.remove(change.name);
           continue;
         }
-        if (program.autostart) runner->start("added by reload");
+        if (program.autostart) added_to_start.push_back(runner.get());
       }
       result.added.push_back(change.name);
       kept.push_back(std::move(runner));
@@ -194,6 +311,11 @@ ReloadResult Manager::reload(const config::Config& next) {
   }
   runners_ = std::move(kept);
   reindex();
+  for (auto* runner : added_to_start) start_program(*runner, "added by reload");
+  // A changed depends_on restarts nothing; a program waiting may be free to start now.
+  for (auto& runner : runners_)
+    if (runner->state() == State::waiting && dependencies_.unmet(runner->program()).empty())
+      runner->dependencies_met("dependencies changed by reload");
   config_ = next;
   spdlog::info("reload: {}", result.summary());
   for (const auto& failure : result.failed)
@@ -235,8 +357,19 @@ void Manager::removed_at_shutdown(const std::string& name, const Result<void>& r
 std::vector<ProgramStatus> Manager::status() const {
   std::vector<ProgramStatus> all;
   all.reserve(runners_.size());
-  for (const auto& runner : runners_) all.push_back(runner->status());
+  for (const auto& runner : runners_) all.push_back(status_of(*runner));
   return all;
+}
+
+ProgramStatus Manager::status_of(const ProgramRunner& runner) const {
+  ProgramStatus status = runner.status();
+  status.waiting_for = waiting_for(runner);
+  return status;
+}
+
+std::vector<std::string> Manager::waiting_for(const ProgramRunner& runner) const {
+  if (runner.state() != State::waiting) return {};
+  return dependencies_.unmet(runner.program());
 }
 
 void Manager::reopen_logs() {
@@ -253,7 +386,8 @@ std::string Manager::summary() const {
   for (const auto& runner : runners_) ++counts[static_cast<int>(public_state(runner->state()))];
   auto count = [&](State s) { return counts[static_cast<int>(s)]; };
   std::string text = std::to_string(count(State::running)) + " running";
-  for (State s : {State::starting, State::backoff, State::stopping, State::exited, State::stopped})
+  for (State s : {State::waiting, State::starting, State::backoff, State::stopping, State::exited,
+                  State::stopped})
     if (count(s) > 0) text += ", " + std::to_string(count(s)) + " " + state_name(s);
   text += ", " + std::to_string(count(State::fatal)) + " fatal";
   return text;

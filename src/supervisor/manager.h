@@ -8,10 +8,12 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "cgroup/backend.h"
 #include "config/model.h"
+#include "supervisor/dependencies.h"
 #include "supervisor/events.h"
 #include "supervisor/launcher.h"
 #include "supervisor/program_runner.h"
@@ -43,7 +45,18 @@ class Manager {
   ReloadResult reload(const config::Config& next);
   const config::Config& config() const { return config_; }
 
+  // Starts a program, and first what it depends on (docs/health.md); while its dependencies
+  // do not hold it is `waiting`. Returns the other programs it started, dependencies first.
+  std::vector<ProgramRunner*> start_program(ProgramRunner& runner, const std::string& cause);
+  // Stops a program once the programs that need it alive (depends_on started or ready, and
+  // theirs in turn) are down; those are stopped first. Returns them.
+  std::vector<ProgramRunner*> stop_program(ProgramRunner& runner, const std::string& cause);
+
   std::vector<ProgramStatus> status() const;
+  // One program's status, with what it waits for.
+  ProgramStatus status_of(const ProgramRunner& runner) const;
+  // The dependencies a waiting program waits for (none when it is not waiting).
+  std::vector<std::string> waiting_for(const ProgramRunner& runner) const;
   void reopen_logs();
   ProgramRunner* find(const std::string& name);
   const std::vector<std::unique_ptr<ProgramRunner>>& runners() const { return runners_; }
@@ -74,6 +87,13 @@ class Manager {
   void finish_shutdown_if_quiet();
   void removed_at_shutdown(const std::string& name, const Result<void>& removed);
   void reindex();
+  void start_with_dependencies(ProgramRunner& runner, const std::string& cause,
+                               std::vector<ProgramRunner*>& started);
+  void collect_dependents(const ProgramRunner& runner, std::vector<ProgramRunner*>& found,
+                          std::unordered_set<const ProgramRunner*>& seen);
+  void queue_stop(ProgramRunner& runner, const std::string& cause);
+  void try_stop(ProgramRunner& runner);
+  void follow_dependency(const ProgramRunner& runner, State from, State to);
 
   cgroup::Backend& backend_;
   // Outlives the runners: at the end it reads what their pipes still hold, then closes them.
@@ -83,6 +103,12 @@ class Manager {
   config::Config config_;
   std::vector<std::unique_ptr<ProgramRunner>> runners_;
   std::unordered_map<std::string, ProgramRunner*> by_name_;
+  Dependencies dependencies_;
+  // Stops waiting for the programs that need these alive to be down, with their causes.
+  std::unordered_map<ProgramRunner*, std::string> stops_pending_;
+  // Dependents of a program that restarted (restart: true): being stopped, started again
+  // (through their dependencies' conditions) once down.
+  std::unordered_map<ProgramRunner*, std::string> restarts_pending_;
   std::vector<Retired> retired_;
   Timer reaper_;  // advances the retired runners, outside any runner's callback
   std::function<void()> on_shutdown_done_;

@@ -65,6 +65,9 @@ class ProgramRunner {
   Result<void> prepare();
 
   void start(const std::string& cause) { post(Event::start, cause); }
+  // A start whose dependencies do not hold yet (the manager judges), and the word that they do.
+  void wait_for_dependencies(const std::string& cause) { post(Event::wait, cause); }
+  void dependencies_met(const std::string& cause) { post(Event::dependencies_met, cause); }
   void stop(const std::string& cause) { post(Event::stop, cause); }
   // Stops the current process if there is one, then starts again.
   void restart(const std::string& cause) { post(Event::restart, cause); }
@@ -92,6 +95,7 @@ class ProgramRunner {
   bool at_rest() const { return supervisor::at_rest(state_); }
   const config::Program& program() const { return desired_; }
   const std::optional<std::string>& limits_pending() const { return limits_pending_; }
+  const std::optional<ExitInfo>& last_exit() const { return last_exit_; }
   ProgramStatus status() const;
   ProgramDetail detail() const;
 

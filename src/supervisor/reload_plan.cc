@@ -22,7 +22,7 @@ auto limits(const config::Program& p) {
   return std::tie(p.memory, p.pids_max);
 }
 auto policy(const config::Program& p) {
-  return std::tie(p.autostart, p.restart, p.start_settle, p.stop);
+  return std::tie(p.autostart, p.restart, p.start_settle, p.stop, p.depends_on);
 }
 auto rotation(const config::Program& p) {
   return std::tie(p.stdout_output.max_size, p.stdout_output.keep, p.stderr_output.max_size,
@@ -35,7 +35,7 @@ auto rotation(const config::Program& p) {
 [[maybe_unused]] void every_field_has_a_part(const config::Program& program) {
   [[maybe_unused]] const auto& [name, command, directory, environment, user, group, identity, umask,
                                 autostart, memory, pids_max, restart, start_settle, stop,
-                                stdout_output, stderr_output] = program;
+                                stdout_output, stderr_output, depends_on] = program;
   [[maybe_unused]] const auto& [target, automatic, path, max_size, keep] = stdout_output;
 }
 

@@ -32,31 +32,34 @@ enum class State {
   stopping,
   exited,
   fatal,
+  waiting,       // started, but waiting for its dependencies (depends_on) to hold
   restarting,    // stopping, then starting again (an operator's restart, a start while stopping)
   ending,        // the main process exited on its own; its leftovers are being killed
   oom_stopping,  // stopped (or killed) by its OOM policy; the restart rules judge the exit
 };
-inline constexpr int kStateCount = 10;
+inline constexpr int kStateCount = 11;
 
 enum class Event {
-  start,            // an operator's start, or autostart
-  restart,          // an operator's restart, or a reload that changed how the program runs
-  settled,          // the settle time passed with the program alive
-  stop,             // an operator's stop, a removal, or shutdown
-  kill,             // a second shutdown request: no more patience
-  stop_timeout,     // stop.timeout passed after the stop signal
-  backoff_elapsed,  // the backoff delay passed
-  exited,           // the main process exited (or could not be started)
-  emptied_restart,  // the run's cgroup is empty, and the restart rules restart it
-  emptied_done,     // the run's cgroup is empty, and the rules leave it down (or it was stopped)
-  emptied_give_up,  // the run's cgroup is empty, and it restarted too often: start limit hit
-  oom_notice,       // the kernel reported an OOM (kill) in the cgroup
-  stage_expired,    // the main process outlived an OOM kill in its cgroup by the stage window
-  staged_exited,    // the replacement staged at an OOM kill died before its turn
-  oom_stop,         // an OOM kill in the cgroup, under oom_policy stop
-  oom_kill,         // an OOM kill in the cgroup, under oom_policy kill
+  start,             // an operator's start, or autostart
+  restart,           // an operator's restart, or a reload that changed how the program runs
+  settled,           // the settle time passed with the program alive
+  stop,              // an operator's stop, a removal, or shutdown
+  kill,              // a second shutdown request: no more patience
+  stop_timeout,      // stop.timeout passed after the stop signal
+  backoff_elapsed,   // the backoff delay passed
+  exited,            // the main process exited (or could not be started)
+  emptied_restart,   // the run's cgroup is empty, and the restart rules restart it
+  emptied_done,      // the run's cgroup is empty, and the rules leave it down (or it was stopped)
+  emptied_give_up,   // the run's cgroup is empty, and it restarted too often: start limit hit
+  oom_notice,        // the kernel reported an OOM (kill) in the cgroup
+  stage_expired,     // the main process outlived an OOM kill in its cgroup by the stage window
+  staged_exited,     // the replacement staged at an OOM kill died before its turn
+  oom_stop,          // an OOM kill in the cgroup, under oom_policy stop
+  oom_kill,          // an OOM kill in the cgroup, under oom_policy kill
+  wait,              // a start while its dependencies do not hold yet (the manager judges)
+  dependencies_met,  // every dependency holds now
 };
-inline constexpr int kEventCount = 16;
+inline constexpr int kEventCount = 18;
 
 enum class Action {
   none,
@@ -79,7 +82,7 @@ struct Transition {
 // The table lookup; nullopt when the event means nothing in that state.
 std::optional<Transition> transition(State state, Event event);
 
-// The state an operator sees (the seven of docs/supervision.md): `restarting`, `ending` and
+// The state an operator sees (the eight of docs/supervision.md): `restarting`, `ending` and
 // `oom_stopping` show as `stopping`.
 State public_state(State state);
 // The name of its public state: "stopped", "starting", …

@@ -34,6 +34,7 @@ struct ProgramStatus {
   // when every limit is applied.
   std::optional<std::string> limits_pending;
   std::string cgroup;
+  std::vector<std::string> waiting_for;  // waiting: the dependencies that do not hold yet
 };
 
 // One program in more depth, for `climits-ctl status NAME` (ProgramRunner::detail): what a

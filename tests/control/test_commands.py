@@ -59,7 +59,7 @@ class CommandsTest(harness.ControlTest):
     def assert_program_json(self, program):
         expected = ["name", "state", "pid", "uptime_seconds", "memory_bytes", "memory_peak_bytes",
                     "memory_max_bytes", "restarts", "oom_kills", "last_exit", "cgroup",
-                    "limits_pending", "last_oom_at"]
+                    "limits_pending", "last_oom_at", "waiting_for"]
         for key in expected:
             self.assertIn(key, program)
         self.assertIsInstance(program["name"], str)

@@ -139,13 +139,19 @@ TEST_CASE("status JSON: the documented field names and types, in order") {
   CHECK(keys == std::vector<std::string>{"name", "state", "pid", "uptime_seconds", "memory_bytes",
                                          "memory_peak_bytes", "memory_max_bytes", "restarts",
                                          "oom_kills", "last_exit", "cgroup", "limits_pending",
-                                         "last_oom_at"});
+                                         "last_oom_at", "waiting_for"});
   CHECK(program["limits_pending"].is_null());
   status.limits_pending = "memory.max 128 MiB -> 16 MiB: refused";
   CHECK(status_json(status)["limits_pending"] == "memory.max 128 MiB -> 16 MiB: refused");
   CHECK(program["last_oom_at"].is_null());
   status.last_oom_at = at_epoch_ms(1714566896789);
   CHECK(status_json(status)["last_oom_at"] == "2024-05-01T12:34:56.789Z");
+  CHECK(program["waiting_for"].is_null());  // only a waiting program waits for anything
+  ProgramStatus waiting = status;
+  waiting.state = climits::supervisor::State::waiting;
+  waiting.waiting_for = {"db", "migrate"};
+  CHECK(status_json(waiting)["state"] == "waiting");
+  CHECK(status_json(waiting)["waiting_for"] == Json::array({"db", "migrate"}));
   CHECK(program["name"] == "web");
   CHECK(program["state"] == "running");
   CHECK(program["pid"].is_number_integer());

@@ -162,10 +162,10 @@ TEST_CASE("status of one program: the detail JSON") {
   Json program = detail_json(crashed_detail());
   std::vector<std::string> keys;
   for (const auto& item : program.items()) keys.push_back(item.key());
-  CHECK(keys == std::vector<std::string>{"name", "state", "pid", "uptime_seconds", "memory_bytes",
-                                         "memory_peak_bytes", "memory_max_bytes", "restarts",
-                                         "oom_kills", "last_exit", "cgroup", "limits_pending",
-                                         "last_oom_at", "limits", "output", "history"});
+  CHECK(keys == std::vector<std::string>{
+                    "name", "state", "pid", "uptime_seconds", "memory_bytes", "memory_peak_bytes",
+                    "memory_max_bytes", "restarts", "oom_kills", "last_exit", "cgroup",
+                    "limits_pending", "last_oom_at", "waiting_for", "limits", "output", "history"});
   CHECK(program["limits"]["desired"]["memory_max_bytes"] == 16u << 20);
   CHECK(program["limits"]["applied"]["memory_max_bytes"] == 64u << 20);
   CHECK(program["limits"]["desired"]["memory_high_bytes"].is_null());

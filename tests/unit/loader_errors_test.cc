@@ -135,7 +135,7 @@ TEST_CASE("errors: program names") {
   CHECK(refused("programs:\n  p:\n") ==
         "t.yaml:2:3: programs.p: expected a mapping with keys such as command, directory, "
         "environment, user, group, umask, autostart, memory, pids_max, restart, start, stop, "
-        "stdout, stderr, found nothing\n");
+        "stdout, stderr, depends_on, found nothing\n");
   CHECK(refused("programs: [a]\n") ==
         "t.yaml:1:11: programs: expected a mapping of programs, found a list\n");
 }
@@ -427,4 +427,45 @@ TEST_CASE("errors: a bracket in a quoted string or a comment is not the unclosed
   CHECK(refused("\xef\xbb\xbfprograms: {a: [x]\n") ==
         "t.yaml:1:11: (yaml syntax): \"{\" opened here is never closed (add the closing \"}\"; "
         "the parser gave up at 2:1: end of map flow not found)\n");
+}
+
+TEST_CASE("errors: depends_on names, conditions, itself and cycles") {
+  CHECK(refused(R"(programs:
+  a:
+    command: x
+    depends_on: {b: ready, a: started, zz: succeeded}
+  b:
+    command: x
+    depends_on: [c, c]
+  c:
+    command: x
+    depends_on:
+      a: {condition: ready, restart: true}
+      b: {restart: true}
+      d: {condition: sometimes}
+  d:
+    command: x
+    depends_on: 5
+)") == "t.yaml:4:28: programs.a.depends_on.a: a program cannot depend on itself\n"
+       "t.yaml:4:40: programs.a.depends_on.zz: unknown program \"zz\" (the programs are a, b, "
+       "c, d)\n"
+       "t.yaml:7:21: programs.b.depends_on[1]: \"c\" is listed twice\n"
+       "t.yaml:11:7: programs.c.depends_on.a: closes a dependency cycle: a -> b -> c -> a (none "
+       "of them could ever start)\n"
+       "t.yaml:12:10: programs.c.depends_on.b: missing required key \"condition\" (started, "
+       "ready or succeeded)\n"
+       "t.yaml:13:22: programs.c.depends_on.d.condition: \"sometimes\" is not a dependency "
+       "condition (use started, ready or succeeded)\n"
+       "t.yaml:16:17: programs.d.depends_on: expected a mapping of dependencies, found \"5\"\n");
+  CHECK(refused("defaults:\n  depends_on: [a]\nprograms:\n  a: {command: x}\n") ==
+        "t.yaml:2:15: defaults.depends_on: cannot be set in defaults: (each program names what "
+        "it depends on)\n");
+  // A long chain is walked without recursion, and its cycle named whole.
+  std::string chain = "programs:\n";
+  for (int i = 0; i < 3000; ++i)
+    chain += "  p" + std::to_string(i) + ": {command: x, depends_on: [p" +
+             std::to_string((i + 1) % 3000) + "]}\n";
+  std::string error = refused(chain);
+  CHECK(error.find("closes a dependency cycle: p0 -> p1 -> p2 -> ") != std::string::npos);
+  CHECK(error.find(" -> p2999 -> p0 (none of them") != std::string::npos);
 }

@@ -458,3 +458,31 @@ TEST_CASE("paths: load_config_file resolves against the file's own folder") {
             ": cannot read the configuration: No such file or directory");
   fs::remove_all(folder);
 }
+
+TEST_CASE("program: depends_on, short and long forms") {
+  auto result = load(R"(programs:
+  db: {command: x}
+  migrate: {command: x}
+  cache: {command: x}
+  web:
+    command: x
+    depends_on:
+      db: ready
+      migrate: {condition: succeeded, restart: false}
+      cache: {condition: started, restart: true}
+  worker:
+    command: x
+    depends_on: [db, cache]
+)");
+  const Config& config = accepted(result);
+  const Program& web = *config.find("web");
+  REQUIRE(web.depends_on.size() == 3);
+  CHECK(web.depends_on[0] == Dependency{"db", DependencyCondition::ready, false});
+  CHECK(web.depends_on[1] == Dependency{"migrate", DependencyCondition::succeeded, false});
+  CHECK(web.depends_on[2] == Dependency{"cache", DependencyCondition::started, true});
+  const Program& worker = *config.find("worker");
+  CHECK(worker.depends_on ==
+        std::vector<Dependency>{{"db", DependencyCondition::started, false},
+                                {"cache", DependencyCondition::started, false}});
+  CHECK(config.find("db")->depends_on.empty());
+}

@@ -17,8 +17,9 @@ using S = State;
 using E = Event;
 using A = Action;
 
-constexpr S kStates[] = {S::stopped, S::starting, S::running,    S::backoff, S::stopping,
-                         S::exited,  S::fatal,    S::restarting, S::ending,  S::oom_stopping};
+constexpr S kStates[] = {S::stopped,    S::starting, S::running,     S::backoff,
+                         S::stopping,   S::exited,   S::fatal,       S::waiting,
+                         S::restarting, S::ending,   S::oom_stopping};
 constexpr E kEvents[] = {E::start,
                          E::restart,
                          E::settled,
@@ -34,7 +35,9 @@ constexpr E kEvents[] = {E::start,
                          E::stage_expired,
                          E::staged_exited,
                          E::oom_stop,
-                         E::oom_kill};
+                         E::oom_kill,
+                         E::wait,
+                         E::dependencies_met};
 static_assert(std::size(kStates) == kStateCount);
 static_assert(std::size(kEvents) == kEventCount);
 
@@ -106,6 +109,12 @@ Rules expected_rules() {
   rule(S::oom_stopping, E::kill, S::stopping, A::kill_cgroup);
   rule(S::oom_stopping, E::start, S::restarting);
   rule(S::oom_stopping, E::restart, S::restarting);
+  // Dependencies: a start from rest (or during a backoff) whose dependencies do not hold
+  // waits for them; it starts when they hold, and a stop or kill ends the wait.
+  for (S s : {S::stopped, S::exited, S::fatal, S::backoff}) rule(s, E::wait, S::waiting);
+  rule(S::waiting, E::dependencies_met, S::starting, A::reset_and_spawn);
+  rule(S::waiting, E::stop, S::stopped);
+  rule(S::waiting, E::kill, S::stopped);
   // At rest, a stop only says so.
   rule(S::exited, E::stop, S::stopped);
   rule(S::fatal, E::stop, S::stopped);
@@ -166,8 +175,10 @@ TEST_CASE("public names: the steps between show as stopping") {
   CHECK(std::string(state_name(S::ending)) == "stopping");
   CHECK(public_state(S::restarting) == S::stopping);
   CHECK(public_state(S::ending) == S::stopping);
-  for (S s : {S::stopped, S::starting, S::running, S::backoff, S::stopping, S::exited, S::fatal})
+  for (S s : {S::stopped, S::starting, S::running, S::backoff, S::stopping, S::exited, S::fatal,
+              S::waiting})
     CHECK(public_state(s) == s);
+  CHECK(parse_state("waiting") == S::waiting);
   CHECK(parse_state("stopping") == S::stopping);
   CHECK_FALSE(parse_state("restarting").has_value());
   CHECK_FALSE(parse_state("ending").has_value());
@@ -176,8 +187,9 @@ TEST_CASE("public names: the steps between show as stopping") {
 TEST_CASE("has_process and at_rest") {
   for (S s : {S::starting, S::running, S::stopping, S::restarting, S::ending})
     CHECK(has_process(s));
-  for (S s : {S::stopped, S::exited, S::fatal, S::backoff}) CHECK_FALSE(has_process(s));
+  for (S s : {S::stopped, S::exited, S::fatal, S::backoff, S::waiting}) CHECK_FALSE(has_process(s));
   for (S s : {S::stopped, S::exited, S::fatal}) CHECK(at_rest(s));
-  for (S s : {S::starting, S::running, S::backoff, S::stopping, S::restarting, S::ending})
+  for (S s :
+       {S::starting, S::running, S::backoff, S::stopping, S::restarting, S::ending, S::waiting})
     CHECK_FALSE(at_rest(s));
 }
