@@ -8,6 +8,7 @@
 
 #include "control/access.h"
 #include "control/protocol.h"
+#include "control/status_line.h"
 #include "control/table.h"
 
 using namespace climits::control;
@@ -164,6 +165,39 @@ TEST_CASE("status JSON: the documented field names and types, in order") {
   CHECK(exit["signal"] == "SIGKILL");
   CHECK(exit["at"] == "2024-05-01T12:34:56.789Z");
   CHECK(exit["description"] == "oom-killed");
+}
+
+TEST_CASE("status line: the bytes of to_line(status_response) for every kind of field") {
+  // status_line() writes the line without a JSON tree; it must not change a byte of it.
+  std::vector<ProgramStatus> statuses;
+  CHECK(status_line(statuses) == to_line(status_response(statuses)));
+  ProgramStatus idle;
+  idle.name = "idle";
+  idle.cgroup = "/x/program-idle";
+  statuses.push_back(idle);
+  statuses.push_back(running_status());
+  ProgramStatus odd = running_status();
+  odd.name = "na\"me\\";
+  odd.state = State::backoff;
+  odd.uptime_seconds = 3.0;  // printed "3.0", as the library prints a whole double
+  odd.memory_bytes = UINT64_MAX;
+  odd.memory_peak_bytes.reset();
+  odd.memory_max_bytes.reset();
+  odd.restarts = 2147483647;
+  odd.oom_kills = 18446744073709551615u;
+  odd.cgroup = "/sys/fs/cgroup/caf\xc3\xa9/\x01tab\there/\xff not UTF-8";
+  odd.limits_pending = "memory.max 128 MiB -> 16 MiB: \"refused\"\n";
+  odd.last_oom_at = at_epoch_ms(1714566896789);
+  odd.last_exit = ExitInfo{ExitKind::oom_killed, 0, SIGKILL, "", at_epoch_ms(1714566896789)};
+  statuses.push_back(odd);
+  for (double uptime : {0.0, 0.001, 0.1, 1.5, 12.3456, 59.999, 86400.25, 1e7 + 0.125, 1e12}) {
+    ProgramStatus status = running_status();
+    status.uptime_seconds = uptime;
+    status.last_exit = ExitInfo{ExitKind::exited, 3, 0, "", at_epoch_ms(0)};
+    statuses.push_back(status);
+  }
+  CHECK(status_line(statuses) == to_line(status_response(statuses)));
+  CHECK(status_line({idle}) == to_line(status_response({idle})));
 }
 
 TEST_CASE("status JSON: nulls where there is no value") {
