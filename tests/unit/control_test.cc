@@ -9,6 +9,7 @@
 #include "control/access.h"
 #include "control/protocol.h"
 #include "control/status_line.h"
+#include "control/status_reader.h"
 #include "control/table.h"
 
 using namespace climits::control;
@@ -379,6 +380,52 @@ TEST_CASE("ctl table: columns aligned, human units, - for none") {
         std::string::npos);
   CHECK(format_status_table(Json::array(), now) ==
         "NAME  STATE  PID  UPTIME  MEM  PEAK  LIMIT  RESTARTS  OOM  LAST-EXIT\n");
+}
+
+TEST_CASE("ctl table read from the line: the rows of the parsed response, or nullopt") {
+  auto now = at_epoch_ms(1714566896789);
+  auto table_of = [&](const std::string& line) -> std::optional<std::string> {
+    auto rows = read_status_rows(line, now);
+    if (!rows) return std::nullopt;
+    return format_status_rows(*rows);
+  };
+  auto parsed_table = [&](const std::string& line) {
+    return format_status_table(Json::parse(line)["programs"], now);
+  };
+  ProgramStatus web = running_status();
+  ProgramStatus leaky;
+  leaky.name = "leaky-worker";
+  leaky.state = State::backoff;
+  leaky.memory_peak_bytes = 32 << 20;
+  leaky.last_exit = ExitInfo{ExitKind::exited, 3, 0, "", now - std::chrono::seconds(75)};
+  ProgramStatus crashed = running_status();
+  crashed.name = "crashed";
+  crashed.limits_pending = "memory.max 128 MiB -> 16 MiB: refused";
+  crashed.last_oom_at = now;
+  crashed.last_exit = ExitInfo{ExitKind::signal, 0, SIGSEGV, "", now - std::chrono::hours(3)};
+  for (const auto& statuses : std::vector<std::vector<ProgramStatus>>{
+           {}, {web}, {web, leaky, crashed}, {leaky, leaky, web}}) {
+    std::string line = status_line(statuses);
+    REQUIRE(table_of(line));
+    CHECK(*table_of(line) == parsed_table(line));
+  }
+  // Shapes the fields may take in another manager's response: the same rows as the tree's.
+  for (const char* line :
+       {R"({"ok":true,"programs":[{"name":"a","memory_bytes":"lots","pid":-1,"extra":1}]})",
+        R"({"ok":true,"programs":[{"name":"a","name":"b","restarts":1.5,"uptime_seconds":3}]})",
+        R"({"programs":[{"state":"running","last_exit":{"kind":"exited","code":2}}],"ok":true})",
+        R"({"ok":true,"programs":[{"last_exit":{"description":"gone","at":"bad"}}],"x":"y"})",
+        R"({"ok":true,"programs":[{}]} )"}) {
+    REQUIRE_MESSAGE(table_of(line), line);
+    CHECK(*table_of(line) == parsed_table(line));
+  }
+  // Anything else is left to the tree, which says what is wrong.
+  for (const char* line :
+       {R"({"ok":false,"error":"no"})", R"({"ok":"yes","programs":[]})", R"({"programs":[]})",
+        R"({"ok":true,"programs":null})", R"({"ok":true,"programs":[1]})",
+        R"({"ok":true,"programs":[{"x":[]}]})", R"({"ok":true,"programs":[],"ok":1})", "not json",
+        R"({"ok":true,)", R"({"ok":true,"programs":[]}{})"})
+    CHECK_MESSAGE(!table_of(line), line);
 }
 
 TEST_SUITE_END();
