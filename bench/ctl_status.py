@@ -8,7 +8,8 @@ programs, and what the manager's memory is with them (bench/README.md, "climits-
 For each N: N `sleep` programs as bench.py runs them (64 MiB limit, output to null), all
 running; then the manager's RSS and PSS (/proc/PID/smaps_rollup, 1 s after the last start),
 and the wall time of `climits-ctl status`, `status --json` and `status NAME` (the detail
-view), each `--samples` times one after the other: median, min and max. `--history`: the same
+view), each `--samples` times one after the other: median, min and max; then the floors
+they stand on, `/bin/true` and `climits-ctl version`, the same way. `--history`: the same
 N programs instead exit 1 ten times each and are given up on (`fatal`), so that every program
 keeps a full history of its last exits: the RSS that history costs. Pass the binaries of two
 builds to compare them (both built alike: bench/run.sh builds Release with static deps).
@@ -73,14 +74,19 @@ def measure(args, res, count):
         as_json = timed([args.ctl, "-s", socket, "status", "--json"], args.samples)
         detail = timed([args.ctl, "-s", socket, "status", manager.names[count // 2]],
                        args.samples)
+        # The floors the figures above stand on: starting any process from this harness, and
+        # climits-ctl's own start with one small round trip.
+        floor = timed(["/bin/true"], args.samples)
+        version = timed([args.ctl, "-s", socket, "version"], args.samples)
         manager.shutdown(timeout)
     finally:
         manager.close()
     print("N=%d%s: RSS %.2f MiB (%d KiB), PSS %.2f MiB; climits-ctl status: median %.2f ms "
-          "(min %.2f, max %.2f); status --json: median %.2f ms; status NAME: median %.2f ms"
+          "(min %.2f, max %.2f); status --json: median %.2f ms; status NAME: median %.2f ms; "
+          "floors: /bin/true %.2f ms, climits-ctl version %.2f ms"
           % (count, " (every program with 10 exits)" if args.history else "", rss / 2**20,
              rss // 1024, pss / 2**20, table[0] * 1e3, table[1] * 1e3, table[2] * 1e3,
-             as_json[0] * 1e3, detail[0] * 1e3), flush=True)
+             as_json[0] * 1e3, detail[0] * 1e3, floor[0] * 1e3, version[0] * 1e3), flush=True)
 
 
 def main():

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <csignal>
+#include <iomanip>
 #include <iostream>
 #include <optional>
 #include <thread>
@@ -17,6 +18,7 @@
 #include "control/client.h"
 #include "control/detail_view.h"
 #include "control/protocol.h"
+#include "control/status_reader.h"
 #include "control/table.h"
 
 namespace {
@@ -56,10 +58,8 @@ double number_field(const Json& object, const char* key) {
   return it != object.end() && it->is_number() ? it->get<double>() : 0.0;
 }
 
-// One request on an open connection; an error (transport, or "ok": false) is printed and
-// gives nullopt.
-std::optional<Json> call(Client& client, const Json& request) {
-  auto response = client.request(request);
+// A response; an error (transport, or "ok": false) is printed and gives nullopt.
+std::optional<Json> checked(climits::Result<Json> response) {
   if (!response) {
     fail(response.error().message);
     return std::nullopt;
@@ -68,7 +68,12 @@ std::optional<Json> call(Client& client, const Json& request) {
     fail(string_field(*response, "error"));
     return std::nullopt;
   }
-  return *response;
+  return std::move(*response);
+}
+
+// One request on an open connection, checked as above.
+std::optional<Json> call(Client& client, const Json& request) {
+  return checked(client.request(request));
 }
 
 std::optional<Client> connect(const Options& options) {
@@ -83,19 +88,42 @@ std::optional<Client> connect(const Options& options) {
 int run_status(const Options& options) {
   auto client = connect(options);
   if (!client) return kExitFailed;
-  auto response = call(*client, climits::control::make_request(Command::status, options.names));
-  if (!response) return kExitFailed;
-  const Json& programs = (*response)["programs"];
+  Json request = climits::control::make_request(Command::status, options.names);
   // One program by name: the manager sent its detail (history, limits, output).
   bool one = options.names.size() == 1 && options.names[0] != climits::control::kAllPrograms;
-  if (one && !options.json && programs.is_array() && programs.size() == 1)
+  std::optional<Json> response;
+  if (!one && !options.json) {
+    // The table is read from the line without its JSON tree (status_reader.h); a line that
+    // reader does not take (an error, say) is parsed as usual.
+    auto line = client->request_line(request);
+    if (!line) {
+      fail(line.error().message);
+      return kExitFailed;
+    }
+    auto now = std::chrono::system_clock::now();
+    if (auto rows = climits::control::read_status_rows(*line, now)) {
+      std::cout << climits::control::format_status_rows(*rows);
+      return kExitOk;
+    }
+    response = checked(climits::control::parse_response(*line));
+  } else {
+    response = call(*client, request);
+  }
+  if (!response) return kExitFailed;
+  Json& programs = (*response)["programs"];
+  if (one && !options.json && programs.is_array() && programs.size() == 1) {
     std::cout << climits::control::format_detail_view(programs[0],
                                                       std::chrono::system_clock::now());
-  else if (options.json)
-    std::cout << Json{{"programs", programs}}.dump(2, ' ', false, Json::error_handler_t::replace)
-              << '\n';
-  else
+  } else if (options.json) {
+    // Moved, not copied, and printed through the stream: no second tree, no string of the
+    // whole output (what dump(2) prints; the parsed strings are valid UTF-8, so the
+    // stream's strict printer never meets what dump's replace handler is for).
+    Json out = Json::object();
+    out["programs"] = std::move(programs);
+    std::cout << std::setw(2) << out << '\n';
+  } else {
     std::cout << climits::control::format_status_table(programs, std::chrono::system_clock::now());
+  }
   return kExitOk;
 }
 

@@ -287,13 +287,14 @@ int shut_down(Daemon& daemon, cgroup::Backend& backend, int exit_code) {
 // - Control connections: 32 at a time are set aside. More clients at once may meet EMFILE,
 //   which libuv answers by closing them, or the server by pausing (control/server.cc).
 // - Per program: what the cgroup layer keeps open (cgroup::descriptors_per_program: the OOM
-//   eventfd on v1; v2 shares the inotify fd); and (ProgramRunner, Launcher) for each stream that
-//   goes to a file, the open log file (LogFile, kept across runs) and, while it runs, the read end
-//   of its pipe; the read end of the helper's status pipe until the helper has exec'd
-//   (StatusReports closes it then; counted for every program, as a start of all of them may find
-//   their helpers slow). Not counted: a run's pipes that outlive it for a moment (restarts with no
-//   backoff), a replacement staged during an OOM kill (its gate and output pipes, for the
-//   milliseconds of the kill), and pipes held open by processes that left their cgroup.
+//   eventfd on v1, v2 sharing the inotify fd; the memory usage and peak files); and (ProgramRunner,
+//   Launcher) for each stream that goes to a file, the open log file (LogFile, kept across runs)
+//   and, while it runs, the read end of its pipe; the read end of the helper's status pipe until
+//   the helper has exec'd (StatusReports closes it then; counted for every program, as a start of
+//   all of them may find their helpers slow). Not counted: a run's pipes that outlive it for a
+//   moment (restarts with no backoff), a replacement staged during an OOM kill (its gate and output
+//   pipes, for the milliseconds of the kill), and pipes held open by processes that left their
+//   cgroup.
 std::size_t estimate_descriptors(const config::Config& config, cgroup::Version version) {
   constexpr std::size_t kManager = 32;
   constexpr std::size_t kControl = 32;

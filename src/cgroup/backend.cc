@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "cgroup/cgroup_files.h"
+#include "cgroup/usage_files.h"
 
 namespace climits::cgroup {
 
@@ -78,7 +79,7 @@ std::string cgroup_dir_name(const std::string& program) {
 }
 
 std::size_t descriptors_per_program(Version version) {
-  return version == Version::v1 ? 1 : 0;
+  return (version == Version::v1 ? 1 : 0) + UsageFiles::descriptors();
 }
 
 std::vector<IgnoredSetting> settings_ignored_on(Version version, const MemoryLimits& memory) {

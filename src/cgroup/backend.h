@@ -105,8 +105,9 @@ class Backend {
 };
 
 // The descriptors the cgroup layer keeps open for each program, for the manager's estimate of
-// its own: the OOM watcher's eventfd on v1 (watch_oom); none on v2, where the watches of all
-// programs share one inotify descriptor.
+// its own: the OOM watcher's eventfd on v1 (watch_oom; on v2 the watches of all programs
+// share one inotify descriptor), and the memory usage and peak files a status reads, kept
+// open once read (usage_files.h).
 std::size_t descriptors_per_program(Version version);
 
 // A setting the given cgroup version does not have: apply() ignores it with `warning`, and

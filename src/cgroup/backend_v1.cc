@@ -8,6 +8,7 @@
 
 #include "cgroup/backend.h"
 #include "cgroup/cgroup_files.h"
+#include "cgroup/usage_files.h"
 #include "util/file_io.h"
 #include "util/text.h"
 
@@ -58,6 +59,7 @@ class BackendV1 final : public Backend {
     // A cgroup made just now has no limits and its parent's swappiness (the kernel copies it
     // at mkdir): only what differs from that is written.
     const bool fresh = holds == Holds::kernel_defaults;
+    usage_files_.limit_changed(program);
     Warnings warnings;
     const std::string dir = memory_dir(program);
     const auto& memory = limits.memory;
@@ -96,15 +98,12 @@ class BackendV1 final : public Backend {
   }
 
   Result<MemoryUsage> usage(const std::string& program) override {
-    const std::string dir = memory_dir(program);
+    auto numbers = usage_files_.read(program, memory_dir(program));
+    if (!numbers) return numbers.error();
     MemoryUsage usage;
-    auto current = files::read_number(dir + "/memory.usage_in_bytes");
-    if (!current) return current.error();
-    usage.current = *current;
-    if (auto peak = files::read_number(dir + "/memory.max_usage_in_bytes")) usage.peak = *peak;
-    auto max = files::read_number(dir + "/memory.limit_in_bytes");
-    if (!max) return max.error();
-    if (*max < kUnlimitedThreshold) usage.max = *max;
+    usage.current = numbers->current;
+    usage.peak = numbers->peak;
+    if (numbers->limit < kUnlimitedThreshold) usage.max = numbers->limit;
     return usage;
   }
 
@@ -133,6 +132,7 @@ class BackendV1 final : public Backend {
   }
 
   Result<void> remove_empty(const std::string& program) override {
+    usage_files_.forget(program);
     if (pids_root_) {
       if (auto removed = files::remove_empty_tree(pids_dir(program)); !removed) return removed;
     }
@@ -240,6 +240,8 @@ class BackendV1 final : public Backend {
   }
 
   std::string memory_root_;
+  UsageFiles usage_files_{
+      {"memory.usage_in_bytes", "memory.max_usage_in_bytes", "memory.limit_in_bytes"}};
   std::optional<std::string> pids_root_;
   std::optional<bool> swap_accounting_;
 };

@@ -5,6 +5,7 @@
 
 #include "cgroup/backend.h"
 #include "cgroup/cgroup_files.h"
+#include "cgroup/usage_files.h"
 #include "util/file_io.h"
 
 namespace climits::cgroup {
@@ -41,6 +42,7 @@ class BackendV2 final : public Backend {
     // A cgroup made just now has every limit at "max" and oom.group at 0: a setting is
     // written when it differs from that, or always when the cgroup may hold anything.
     const bool any = holds == Holds::anything;
+    usage_files_.limit_changed(program);
     Warnings warnings;
     const std::string dir = path_of(program);
     const auto& memory = limits.memory;
@@ -82,15 +84,12 @@ class BackendV2 final : public Backend {
   }
 
   Result<MemoryUsage> usage(const std::string& program) override {
-    const std::string dir = path_of(program);
+    auto numbers = usage_files_.read(program, path_of(program));
+    if (!numbers) return numbers.error();
     MemoryUsage usage;
-    auto current = files::read_number(dir + "/memory.current");
-    if (!current) return current.error();
-    usage.current = *current;
-    if (auto peak = files::read_number(dir + "/memory.peak")) usage.peak = *peak;
-    auto max = files::read_number(dir + "/memory.max");
-    if (!max) return max.error();
-    if (*max != UINT64_MAX) usage.max = *max;
+    usage.current = numbers->current;
+    usage.peak = numbers->peak;  // memory.peak is Linux 5.19 and later
+    if (numbers->limit != UINT64_MAX) usage.max = numbers->limit;
     return usage;
   }
 
@@ -123,6 +122,7 @@ class BackendV2 final : public Backend {
   }
 
   Result<void> remove_empty(const std::string& program) override {
+    usage_files_.forget(program);
     return files::remove_empty_tree(path_of(program));
   }
 
@@ -140,6 +140,7 @@ class BackendV2 final : public Backend {
 
  private:
   std::string root_;
+  UsageFiles usage_files_{{"memory.current", "memory.peak", "memory.max"}};
 };
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstring>
 #include <utility>
@@ -56,6 +57,7 @@ Client& Client::operator=(Client&& other) noexcept {
     fd_ = std::exchange(other.fd_, -1);
     path_ = std::move(other.path_);
     buffer_ = std::move(other.buffer_);
+    scanned_ = std::exchange(other.scanned_, 0);
   }
   return *this;
 }
@@ -65,6 +67,12 @@ Client::~Client() {
 }
 
 Result<Json> Client::request(const Json& request, std::chrono::milliseconds timeout) {
+  auto response = request_line(request, timeout);
+  if (!response) return response.error();
+  return parse_response(*response);
+}
+
+Result<std::string> Client::request_line(const Json& request, std::chrono::milliseconds timeout) {
   std::string line = to_line(request) + "\n";
   std::size_t sent = 0;
   while (sent < line.size()) {
@@ -76,9 +84,7 @@ Result<Json> Client::request(const Json& request, std::chrono::milliseconds time
     if (n < 0) return Error::from_errno(errno, "sending to " + path_);
     sent += static_cast<std::size_t>(n);
   }
-  auto response = read_line(timeout);
-  if (!response) return response.error();
-  return parse_response(*response);
+  return read_line(timeout);
 }
 
 Result<std::string> Client::next_line(const volatile std::sig_atomic_t* interrupted) {
@@ -91,11 +97,19 @@ Result<std::string> Client::read_line(std::chrono::milliseconds timeout,
   auto deadline =
       std::chrono::steady_clock::now() + (forever ? std::chrono::milliseconds(0) : timeout);
   for (;;) {
-    if (auto newline = buffer_.find('\n'); newline != std::string::npos) {
+    if (auto newline = buffer_.find('\n', scanned_); newline != std::string::npos) {
+      scanned_ = 0;
+      if (newline + 1 == buffer_.size()) {  // the usual case: the line, and nothing after it
+        std::string line = std::move(buffer_);
+        buffer_.clear();
+        line.pop_back();
+        return line;
+      }
       std::string line = buffer_.substr(0, newline);
       buffer_.erase(0, newline + 1);
       return line;
     }
+    scanned_ = buffer_.size();
     if (buffer_.size() > kMaxResponseBytes)
       return Error{EMSGSIZE, "the response from " + path_ + " is larger than 64 MiB"};
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -133,6 +147,13 @@ Result<std::string> Client::read_line(std::chrono::milliseconds timeout,
                                    " closed the connection without an "
                                    "answer"};
     if (n < 0) return Error::from_errno(errno, "reading from " + path_);
+    // A line longer than a chunk (a status of many programs: 360 bytes each) gets room for
+    // 4 MiB at once, then 4 times more: growing by doubling copied it several times into
+    // fresh memory, and a page touched the first time was the larger part of what
+    // climits-ctl status cost (docs/performance.md). Reserved pages cost nothing until used.
+    std::size_t needed = buffer_.size() + static_cast<std::size_t>(n);
+    if (needed > sizeof chunk && needed > buffer_.capacity())
+      buffer_.reserve(std::max<std::size_t>(4u << 20, buffer_.capacity() * 4));
     buffer_.append(chunk, static_cast<std::size_t>(n));
   }
 }

@@ -26,6 +26,10 @@ class Client {
   // "ok" (false responses are returned, not turned into errors: the caller reads "error").
   Result<Json> request(const Json& request,
                        std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  // The same, the response line as it came (without its newline), not yet parsed: for a
+  // caller that reads it without a JSON tree (table.h, status_rows).
+  Result<std::string> request_line(const Json& request,
+                                   std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
   // Streams (logs, events): after request() returned the first line, each further line as it
   // comes, waiting as long as it takes. The end of the connection is an error with
@@ -43,7 +47,8 @@ class Client {
 
   int fd_ = -1;
   std::string path_;
-  std::string buffer_;  // bytes received after the last line
+  std::string buffer_;       // bytes received after the last line
+  std::size_t scanned_ = 0;  // bytes of buffer_ known to hold no newline
 };
 
 }  // namespace climits::control

@@ -8,6 +8,7 @@
 #include "config/units.h"
 #include "control/log_stream.h"
 #include "control/status_detail.h"
+#include "control/status_line.h"
 
 namespace climits::control {
 
@@ -39,6 +40,8 @@ Answer Handler::respond(std::string_view line, const Peer& peer) {
   }
   if (request->command == Command::logs) return logs(*request, peer);
   if (request->command == Command::events) return events(*request, peer);
+  // Written straight into its line: a status of thousands of programs is the largest answer.
+  if (request->command == Command::status) return {status_line(*request, peer), nullptr};
   return {to_line(handle(*request, peer)), nullptr};
 }
 
@@ -86,20 +89,26 @@ Result<std::vector<supervisor::ProgramRunner*>> Handler::select(const Request& r
   return selected;
 }
 
-Json Handler::status(const Request& request, const Peer&) {
-  if (request.names.empty()) return status_response(manager_.status());
+std::string Handler::status_line(const Request& request, const Peer& peer) {
+  spdlog::debug("control: uid {} (pid {}): status", peer.uid, peer.pid);
+  if (request.names.empty()) return control::status_line(manager_.status());
   auto selected = select(request);
-  if (!selected) return error_response(selected.error().message);
+  if (!selected) return to_line(error_response(selected.error().message));
   // One program by name: its detail (history, limits, outputs); a status of many stays small.
   if (selected->size() == 1 && !request.all()) {
     auto detail = selected->front()->detail();
     detail.status.waiting_for = manager_.waiting_for(*selected->front());
-    return Json{{"ok", true}, {"programs", Json::array({detail_json(detail)})}};
+    return to_line(Json{{"ok", true}, {"programs", Json::array({detail_json(detail)})}});
   }
   std::vector<supervisor::ProgramStatus> statuses;
   statuses.reserve(selected->size());
   for (auto* runner : *selected) statuses.push_back(manager_.status_of(*runner));
-  return status_response(statuses);
+  return control::status_line(statuses);
+}
+
+// handle()'s row for status; respond() answers a status with status_line() directly.
+Json Handler::status(const Request& request, const Peer& peer) {
+  return Json::parse(status_line(request, peer));
 }
 
 Json Handler::act(const Request& request, const Peer& peer, const Action& action) {

@@ -30,6 +30,8 @@ class Handler {
 
  private:
   Json status(const Request& request, const Peer& peer);
+  // The status response's line, for every program written without a JSON tree (status_line.h).
+  std::string status_line(const Request& request, const Peer& peer);
   Json start(const Request& request, const Peer& peer);
   Json stop(const Request& request, const Peer& peer);
   Json restart(const Request& request, const Peer& peer);

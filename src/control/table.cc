@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <tuple>
 #include <vector>
 
 #include "util/text.h"
@@ -11,7 +12,7 @@ namespace climits::control {
 
 namespace {
 
-constexpr std::array<const char*, 10> kColumns = {
+constexpr std::array<const char*, std::tuple_size_v<StatusRow>> kColumns = {
     "NAME", "STATE", "PID", "UPTIME", "MEM", "PEAK", "LIMIT", "RESTARTS", "OOM", "LAST-EXIT"};
 
 const Json* field(const Json& object, const char* key) {
@@ -77,46 +78,59 @@ std::string last_exit_text(const Json& last_exit, std::chrono::system_clock::tim
   return text;
 }
 
-std::string format_status_table(const Json& programs, std::chrono::system_clock::time_point now) {
-  std::vector<std::array<std::string, kColumns.size()>> rows;
-  rows.push_back({});
-  std::copy(kColumns.begin(), kColumns.end(), rows[0].begin());
-  if (programs.is_array()) {
-    for (const auto& program : programs) {
-      std::string uptime = "-";
-      const Json* pid = field(program, "pid");
-      const Json* up = field(program, "uptime_seconds");
-      if (pid != nullptr && !pid->is_null() && up != nullptr && up->is_number())
-        uptime = format_uptime(up->get<double>());
-      const Json* last_exit = field(program, "last_exit");
-      rows.push_back({
-          text_of(program, "name"),
-          text_of(program, "state"),
-          number_of(program, "pid", plain),
-          uptime,
-          number_of(program, "memory_bytes", format_bytes),
-          number_of(program, "memory_peak_bytes", format_bytes),
-          number_of(program, "memory_max_bytes", format_bytes),
-          number_of(program, "restarts", plain),
-          number_of(program, "oom_kills", plain),
-          last_exit != nullptr ? last_exit_text(*last_exit, now) : "?",
-      });
-    }
-  }
+StatusRow status_row(const Json& program, std::chrono::system_clock::time_point now) {
+  std::string uptime = "-";
+  const Json* pid = field(program, "pid");
+  const Json* up = field(program, "uptime_seconds");
+  if (pid != nullptr && !pid->is_null() && up != nullptr && up->is_number())
+    uptime = format_uptime(up->get<double>());
+  const Json* last_exit = field(program, "last_exit");
+  return {
+      text_of(program, "name"),
+      text_of(program, "state"),
+      number_of(program, "pid", plain),
+      uptime,
+      number_of(program, "memory_bytes", format_bytes),
+      number_of(program, "memory_peak_bytes", format_bytes),
+      number_of(program, "memory_max_bytes", format_bytes),
+      number_of(program, "restarts", plain),
+      number_of(program, "oom_kills", plain),
+      last_exit != nullptr ? last_exit_text(*last_exit, now) : "?",
+  };
+}
+
+std::string format_status_rows(const std::vector<StatusRow>& rows) {
+  StatusRow header;
+  std::copy(kColumns.begin(), kColumns.end(), header.begin());
   std::array<std::size_t, kColumns.size()> widths{};
+  for (std::size_t i = 0; i < header.size(); ++i) widths[i] = header[i].size();
   for (const auto& row : rows)
     for (std::size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
+  std::size_t line_bytes = 1;
+  for (std::size_t width : widths) line_bytes += width + 2;
   std::string out;
-  for (const auto& row : rows) {
-    std::string line;
+  out.reserve(line_bytes * (rows.size() + 1));
+  auto add = [&](const StatusRow& row) {
+    std::size_t begin = out.size();
     for (std::size_t i = 0; i < row.size(); ++i) {
-      line += row[i];
-      if (i + 1 < row.size()) line.append(widths[i] - row[i].size() + 2, ' ');
+      out += row[i];
+      if (i + 1 < row.size()) out.append(widths[i] - row[i].size() + 2, ' ');
     }
-    while (!line.empty() && line.back() == ' ') line.pop_back();
-    out += line + "\n";
-  }
+    while (out.size() > begin && out.back() == ' ') out.pop_back();
+    out += '\n';
+  };
+  add(header);
+  for (const auto& row : rows) add(row);
   return out;
+}
+
+std::string format_status_table(const Json& programs, std::chrono::system_clock::time_point now) {
+  std::vector<StatusRow> rows;
+  if (programs.is_array()) {
+    rows.reserve(programs.size());
+    for (const auto& program : programs) rows.push_back(status_row(program, now));
+  }
+  return format_status_rows(rows);
 }
 
 }  // namespace climits::control

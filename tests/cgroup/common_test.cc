@@ -3,10 +3,12 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <filesystem>
 #include <map>
 #include <thread>
 
 #include "cgroup/cgroup_files.h"
+#include "cgroup/usage_files.h"
 #include "tests/cgroup/fixture.h"
 #include "util/file_io.h"
 
@@ -65,6 +67,48 @@ TEST_SUITE("cgroup-common") {
     run_loop_until(
         &loop, [] { return false; }, 200ms);
     CHECK(reports == 0);
+  }
+
+  // The usage files are kept open between reads and the limit is read once per change
+  // (usage_files.h): what is read must still be what the kernel holds now, and a program's
+  // files must not outlive its cgroup.
+  TEST_CASE_FIXTURE(CgroupFixture, "usage from kept files: live values, the kernel's limit") {
+    auto open_fds = [] {
+      std::size_t count = 0;
+      for ([[maybe_unused]] const auto& entry :
+           std::filesystem::directory_iterator("/proc/self/fd"))
+        ++count;
+      return count;
+    };
+    std::size_t before = open_fds();
+    std::string name = make_program("kept", memory_limit(64 * MiB));
+    auto first = backend->usage(name);
+    REQUIRE(first.ok());
+    CHECK(first->max == cgroup::ByteLimit{64 * MiB});
+    CHECK(open_fds() == before + cgroup::UsageFiles::descriptors());
+    // A limit written since: the next read has it, as the kernel holds it (rounded down to
+    // whole pages), not as it was asked.
+    REQUIRE(backend->apply(name, memory_limit(96 * MiB + 1000), Holds::anything).ok());
+    auto second = backend->usage(name);
+    REQUIRE(second.ok());
+    CHECK(second->max == cgroup::ByteLimit{96 * MiB});
+    // Removed: its files are closed; made again under the same name: read afresh.
+    REQUIRE(backend->remove(name).ok());
+    CHECK(open_fds() == before);
+    REQUIRE(backend->create(name, memory_limit(32 * MiB)).ok());
+    REQUIRE(backend->apply(name, memory_limit(32 * MiB), Holds::kernel_defaults).ok());
+    auto third = backend->usage(name);
+    REQUIRE(third.ok());
+    CHECK(third->max == cgroup::ByteLimit{32 * MiB});
+    // Removed behind the backend's back and made again: the files of the old cgroup read
+    // ENODEV, and the new ones are opened instead.
+    REQUIRE(::rmdir(backend->path_of(name).c_str()) == 0);
+    REQUIRE(backend->create(name, memory_limit(48 * MiB)).ok());
+    REQUIRE(backend->apply(name, memory_limit(48 * MiB), Holds::kernel_defaults).ok());
+    auto fourth = backend->usage(name);
+    REQUIRE(fourth.ok());
+    CHECK(fourth->max == cgroup::ByteLimit{48 * MiB});
+    CHECK(open_fds() == before + cgroup::UsageFiles::descriptors());
   }
 
   TEST_CASE_FIXTURE(CgroupFixture, "usage and peak follow what the processes touch") {

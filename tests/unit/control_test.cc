@@ -8,6 +8,8 @@
 
 #include "control/access.h"
 #include "control/protocol.h"
+#include "control/status_line.h"
+#include "control/status_reader.h"
 #include "control/table.h"
 
 using namespace climits::control;
@@ -170,6 +172,45 @@ TEST_CASE("status JSON: the documented field names and types, in order") {
   CHECK(exit["signal"] == "SIGKILL");
   CHECK(exit["at"] == "2024-05-01T12:34:56.789Z");
   CHECK(exit["description"] == "oom-killed");
+}
+
+TEST_CASE("status line: the bytes of to_line(status_response) for every kind of field") {
+  // status_line() writes the line without a JSON tree; it must not change a byte of it.
+  std::vector<ProgramStatus> statuses;
+  CHECK(status_line(statuses) == to_line(status_response(statuses)));
+  ProgramStatus idle;
+  idle.name = "idle";
+  idle.cgroup = "/x/program-idle";
+  statuses.push_back(idle);
+  statuses.push_back(running_status());
+  ProgramStatus odd = running_status();
+  odd.name = "na\"me\\";
+  odd.state = State::backoff;
+  odd.uptime_seconds = 3.0;  // printed "3.0", as the library prints a whole double
+  odd.memory_bytes = UINT64_MAX;
+  odd.memory_peak_bytes.reset();
+  odd.memory_max_bytes.reset();
+  odd.restarts = 2147483647;
+  odd.oom_kills = 18446744073709551615u;
+  odd.cgroup = "/sys/fs/cgroup/caf\xc3\xa9/\x01tab\there/\xff not UTF-8";
+  odd.limits_pending = "memory.max 128 MiB -> 16 MiB: \"refused\"\n";
+  odd.last_oom_at = at_epoch_ms(1714566896789);
+  odd.last_exit = ExitInfo{ExitKind::oom_killed, 0, SIGKILL, "", at_epoch_ms(1714566896789)};
+  statuses.push_back(odd);
+  ProgramStatus waiting = idle;
+  waiting.state = State::waiting;
+  waiting.waiting_for = {"db", "mi\"grate"};
+  statuses.push_back(waiting);
+  waiting.waiting_for.clear();
+  statuses.push_back(waiting);
+  for (double uptime : {0.0, 0.001, 0.1, 1.5, 12.3456, 59.999, 86400.25, 1e7 + 0.125, 1e12}) {
+    ProgramStatus status = running_status();
+    status.uptime_seconds = uptime;
+    status.last_exit = ExitInfo{ExitKind::exited, 3, 0, "", at_epoch_ms(0)};
+    statuses.push_back(status);
+  }
+  CHECK(status_line(statuses) == to_line(status_response(statuses)));
+  CHECK(status_line({idle}) == to_line(status_response({idle})));
 }
 
 TEST_CASE("status JSON: nulls where there is no value") {
@@ -351,6 +392,52 @@ TEST_CASE("ctl table: columns aligned, human units, - for none") {
         std::string::npos);
   CHECK(format_status_table(Json::array(), now) ==
         "NAME  STATE  PID  UPTIME  MEM  PEAK  LIMIT  RESTARTS  OOM  LAST-EXIT\n");
+}
+
+TEST_CASE("ctl table read from the line: the rows of the parsed response, or nullopt") {
+  auto now = at_epoch_ms(1714566896789);
+  auto table_of = [&](const std::string& line) -> std::optional<std::string> {
+    auto rows = read_status_rows(line, now);
+    if (!rows) return std::nullopt;
+    return format_status_rows(*rows);
+  };
+  auto parsed_table = [&](const std::string& line) {
+    return format_status_table(Json::parse(line)["programs"], now);
+  };
+  ProgramStatus web = running_status();
+  ProgramStatus leaky;
+  leaky.name = "leaky-worker";
+  leaky.state = State::backoff;
+  leaky.memory_peak_bytes = 32 << 20;
+  leaky.last_exit = ExitInfo{ExitKind::exited, 3, 0, "", now - std::chrono::seconds(75)};
+  ProgramStatus crashed = running_status();
+  crashed.name = "crashed";
+  crashed.limits_pending = "memory.max 128 MiB -> 16 MiB: refused";
+  crashed.last_oom_at = now;
+  crashed.last_exit = ExitInfo{ExitKind::signal, 0, SIGSEGV, "", now - std::chrono::hours(3)};
+  for (const auto& statuses : std::vector<std::vector<ProgramStatus>>{
+           {}, {web}, {web, leaky, crashed}, {leaky, leaky, web}}) {
+    std::string line = status_line(statuses);
+    REQUIRE(table_of(line));
+    CHECK(*table_of(line) == parsed_table(line));
+  }
+  // Shapes the fields may take in another manager's response: the same rows as the tree's.
+  for (const char* line :
+       {R"({"ok":true,"programs":[{"name":"a","memory_bytes":"lots","pid":-1,"extra":1}]})",
+        R"({"ok":true,"programs":[{"name":"a","name":"b","restarts":1.5,"uptime_seconds":3}]})",
+        R"({"programs":[{"state":"running","last_exit":{"kind":"exited","code":2}}],"ok":true})",
+        R"({"ok":true,"programs":[{"last_exit":{"description":"gone","at":"bad"}}],"x":"y"})",
+        R"({"ok":true,"programs":[{}]} )"}) {
+    REQUIRE_MESSAGE(table_of(line), line);
+    CHECK(*table_of(line) == parsed_table(line));
+  }
+  // Anything else is left to the tree, which says what is wrong.
+  for (const char* line :
+       {R"({"ok":false,"error":"no"})", R"({"ok":"yes","programs":[]})", R"({"programs":[]})",
+        R"({"ok":true,"programs":null})", R"({"ok":true,"programs":[1]})",
+        R"({"ok":true,"programs":[{"x":[]}]})", R"({"ok":true,"programs":[],"ok":1})", "not json",
+        R"({"ok":true,)", R"({"ok":true,"programs":[]}{})"})
+    CHECK_MESSAGE(!table_of(line), line);
 }
 
 TEST_SUITE_END();
