@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace climits::cgroup {
 
@@ -20,9 +21,39 @@ struct MemoryLimits {
   bool operator==(const MemoryLimits&) const = default;
 };
 
+// CPU time: quota_micros per kCpuPeriodMicros (nullopt: no limit), and a weight (1…10000,
+// v2's scale; nullopt: the kernel's default, 100).
+struct CpuLimits {
+  std::optional<std::uint64_t> quota_micros;
+  std::optional<int> weight;
+  bool set() const { return quota_micros || weight; }
+  bool operator==(const CpuLimits&) const = default;
+};
+inline constexpr std::uint64_t kCpuPeriodMicros = 100000;
+
+// Throttles of one block device (nullopt: none), named by its numbers.
+struct IoDeviceLimits {
+  unsigned major = 0;
+  unsigned minor = 0;
+  ByteLimit read_bps;
+  ByteLimit write_bps;
+  std::optional<std::uint64_t> read_iops;
+  std::optional<std::uint64_t> write_iops;
+  bool operator==(const IoDeviceLimits&) const = default;
+};
+
+struct IoLimits {
+  std::optional<int> weight;  // 1…10000 (v2's scale); nullopt: the kernel's default
+  std::vector<IoDeviceLimits> devices;
+  bool set() const { return weight || !devices.empty(); }
+  bool operator==(const IoLimits&) const = default;
+};
+
 struct Limits {
   MemoryLimits memory;
   ByteLimit pids_max;
+  CpuLimits cpu;
+  IoLimits io;
   bool operator==(const Limits&) const = default;
 };
 

@@ -31,6 +31,38 @@ struct MemorySettings {
   bool operator==(const MemorySettings&) const = default;
 };
 
+// `cpu:` (docs/configuration.md). Unset fields leave the kernel's default (no limit, weight 100).
+struct CpuSettings {
+  // CPU time per period of kCpuPeriodMicros, in microseconds: `max: 150%` is 150000 (1.5 CPUs).
+  // nullopt (or `max`): no limit.
+  std::optional<std::uint64_t> max_quota_micros;
+  std::optional<int> weight;  // 1…10000; 100 is the kernel's default
+  bool set() const { return max_quota_micros || weight; }
+  bool operator==(const CpuSettings&) const = default;
+};
+inline constexpr std::uint64_t kCpuPeriodMicros = 100000;
+
+// One entry of `io.max`: a block device, resolved to its numbers when the file is loaded, and
+// its throttles (nullopt: none).
+struct IoDeviceMax {
+  std::string device;  // as written: /dev/vda
+  unsigned major = 0;
+  unsigned minor = 0;
+  ByteLimit read_bps;
+  ByteLimit write_bps;
+  std::optional<std::uint64_t> read_iops;
+  std::optional<std::uint64_t> write_iops;
+  bool operator==(const IoDeviceMax&) const = default;
+};
+
+// `io:` (docs/configuration.md).
+struct IoSettings {
+  std::optional<int> weight;  // 1…10000; cgroup v1 clamps it to 10…1000
+  std::vector<IoDeviceMax> max;
+  bool set() const { return weight || !max.empty(); }
+  bool operator==(const IoSettings&) const = default;
+};
+
 enum class RestartPolicy { always, on_failure, on_oom, never };
 
 struct BackoffSettings {
@@ -110,6 +142,8 @@ struct Program {
   bool autostart = true;
   MemorySettings memory;
   ByteLimit pids_max;
+  CpuSettings cpu;
+  IoSettings io;
   RestartSettings restart;
   Duration start_settle{1000};
   StopSettings stop;

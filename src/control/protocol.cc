@@ -282,6 +282,12 @@ Json status_json(const supervisor::ProgramStatus& status) {
   program["limits_pending"] = status.limits_pending ? Json(*status.limits_pending) : Json(nullptr);
   program["last_oom_at"] =
       status.last_oom_at ? Json(iso8601_utc(*status.last_oom_at)) : Json(nullptr);
+  // Microseconds are as precise as the kernel's counters (cpu.stat).
+  auto seconds = [](const std::optional<double>& value) {
+    return value ? Json(std::round(*value * 1e6) / 1e6) : Json(nullptr);
+  };
+  program["cpu_seconds"] = seconds(status.cpu_seconds);
+  program["cpu_throttled_seconds"] = seconds(status.cpu_throttled_seconds);
   return program;
 }
 

@@ -587,6 +587,9 @@ ProgramStatus ProgramRunner::status() const {
     status.memory_peak_bytes = usage->peak;
     status.memory_max_bytes = usage->max;
   }
+  auto cpu = context_.backend.cpu_usage(desired_.name, applied_.value_or(cgroup::Limits{}));
+  status.cpu_seconds = cpu.seconds;
+  status.cpu_throttled_seconds = cpu.throttled_seconds;
   status.restarts = restarts_;
   status.oom_kills = oom_kills_;
   status.last_oom_at = last_oom_at_;

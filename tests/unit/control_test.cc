@@ -139,7 +139,14 @@ TEST_CASE("status JSON: the documented field names and types, in order") {
   CHECK(keys == std::vector<std::string>{"name", "state", "pid", "uptime_seconds", "memory_bytes",
                                          "memory_peak_bytes", "memory_max_bytes", "restarts",
                                          "oom_kills", "last_exit", "cgroup", "limits_pending",
-                                         "last_oom_at"});
+                                         "last_oom_at", "cpu_seconds", "cpu_throttled_seconds"});
+  // Absent where the kernel does not report them (v1: programs without cpu:).
+  CHECK(program["cpu_seconds"].is_null());
+  CHECK(program["cpu_throttled_seconds"].is_null());
+  status.cpu_seconds = 1.5;
+  status.cpu_throttled_seconds = 0.25;
+  CHECK(status_json(status)["cpu_seconds"] == 1.5);
+  CHECK(status_json(status)["cpu_throttled_seconds"] == 0.25);
   CHECK(program["limits_pending"].is_null());
   status.limits_pending = "memory.max 128 MiB -> 16 MiB: refused";
   CHECK(status_json(status)["limits_pending"] == "memory.max 128 MiB -> 16 MiB: refused");

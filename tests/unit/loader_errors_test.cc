@@ -134,8 +134,8 @@ TEST_CASE("errors: program names") {
         1);
   CHECK(refused("programs:\n  p:\n") ==
         "t.yaml:2:3: programs.p: expected a mapping with keys such as command, directory, "
-        "environment, user, group, umask, autostart, memory, pids_max, restart, start, stop, "
-        "stdout, stderr, found nothing\n");
+        "environment, user, group, umask, autostart, memory, pids_max, cpu, io, restart, start, "
+        "stop, stdout, stderr, found nothing\n");
   CHECK(refused("programs: [a]\n") ==
         "t.yaml:1:11: programs: expected a mapping of programs, found a list\n");
 }
