@@ -97,6 +97,16 @@ def cpu_share_pattern():
     return f"^(?:max|(?=[0-9]{{1,7}}(?:\\.[0-9]+)?%$)(?:{below}|{top})%)$"
 
 
+def percent_pattern():
+    """key_readers.cc read_percent: one to three digits and %, from 1% to 100%."""
+    return "^(?=[0-9]{1,3}%$)0*(?:100|[1-9][0-9]?)%$"
+
+
+def pressure_window_pattern():
+    """A duration from 500ms to 10s (the kernel's bounds for a PSI trigger's window)."""
+    return f"^(?:{bounded_number(500, 10000, 'ms')}|{bounded_number(1, 10, 's')})$"
+
+
 def duration_pattern(minimum=0):
     """units.cc parse_duration: 0, or a whole number with ms, s, m or h; at most a year."""
     alternatives = ["0"] if minimum == 0 else []
@@ -242,6 +252,27 @@ def program_properties():
                                    "its exit is an OOM kill (so on-oom restarts it); kill kills "
                                    "the whole cgroup at once (v2 memory.oom.group; v1 the "
                                    "manager, at the OOM event).",
+                },
+                "pressure": {
+                    "type": "object", "additionalProperties": False,
+                    "required": ["threshold", "window"],
+                    "description": "cgroup v2 only (a warning on v1): a PSI trigger on the "
+                                   "cgroup's memory.pressure; when some of its tasks were "
+                                   "stalled on memory for more than threshold of window, the "
+                                   "manager logs one warning, counts it (pressure_events in "
+                                   "status) and emits a pressure event.",
+                    "properties": {
+                        "threshold": {
+                            "type": "string", "pattern": percent_pattern(),
+                            "description": "A whole per cent of the window, 1% to 100%.",
+                            "examples": ["20%"],
+                        },
+                        "window": {
+                            "type": "string", "pattern": pressure_window_pattern(),
+                            "description": "The kernel's window, 500ms to 10s.",
+                            "examples": ["10s"],
+                        },
+                    },
                 },
                 "oom_group": {
                     "type": "boolean", "default": False,

@@ -83,6 +83,12 @@ std::size_t descriptors_per_program(Version version) {
   return version == Version::v1 ? 1 : 0;
 }
 
+Result<std::unique_ptr<PressureWatch>> Backend::watch_pressure(uv_loop_t*, const std::string&,
+                                                               const PressureTrigger&,
+                                                               std::function<void()>) {
+  return Error{ENOTSUP, "memory.pressure is cgroup v2 only"};
+}
+
 std::vector<std::string> unavailable_settings(const Layout& layout, const Limits& limits) {
   std::vector<std::string> problems;
   struct Setting {
@@ -127,6 +133,10 @@ std::vector<std::string> unavailable_settings(const Layout& layout, const Limits
 
 std::vector<IgnoredSetting> settings_ignored_on(Version version, const MemoryLimits& memory) {
   std::vector<IgnoredSetting> ignored;
+  if (version == Version::v1 && memory.pressure)
+    ignored.push_back({"memory.pressure", Version::v2,
+                       "memory.pressure is cgroup v2 only (cgroup v1 has no pressure stall "
+                       "information per cgroup), ignored"});
   if (version == Version::v2 && memory.swappiness)
     ignored.push_back({"memory.swappiness", Version::v1,
                        "memory.swappiness is cgroup v1 only; cgroup v2 has no per-cgroup "

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -16,6 +17,7 @@
 #include "cgroup/layout.h"
 #include "cgroup/limits.h"
 #include "cgroup/oom_watcher.h"
+#include "cgroup/pressure_watch.h"
 #include "util/result.h"
 
 namespace climits::cgroup {
@@ -96,6 +98,11 @@ class Backend {
   // Program names whose cgroups exist under the root: at start-up, left by a manager that
   // died.
   virtual Result<std::vector<std::string>> existing_programs() = 0;
+  // A PSI trigger on the program's memory.pressure (cgroup/pressure_watch.h); ENOTSUP on v1.
+  virtual Result<std::unique_ptr<PressureWatch>> watch_pressure(uv_loop_t* loop,
+                                                                const std::string& program,
+                                                                const PressureTrigger& trigger,
+                                                                std::function<void()> on_fire);
   virtual Result<std::unique_ptr<OomWatcher>> watch_oom(uv_loop_t* loop, const std::string& program,
                                                         OomWatcher::Callback callback) = 0;
 

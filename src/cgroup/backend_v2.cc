@@ -164,6 +164,15 @@ class BackendV2 final : public Backend {
         std::move(callback));
   }
 
+  Result<std::unique_ptr<PressureWatch>> watch_pressure(uv_loop_t* loop, const std::string& program,
+                                                        const PressureTrigger& trigger,
+                                                        std::function<void()> on_fire) override {
+    return PressureWatch::open(loop, path_of(program) + "/memory.pressure",
+                               std::chrono::microseconds(trigger.stall_micros),
+                               std::chrono::microseconds(trigger.window_micros),
+                               std::move(on_fire));
+  }
+
  private:
   // cpu.max "quota period" and cpu.weight; missing files (no cpu controller in the root) are
   // a warning for a setting that asks for them.

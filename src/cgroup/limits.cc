@@ -18,6 +18,12 @@ std::string swappiness_text(const std::optional<int>& value) {
   return value ? std::to_string(*value) : "inherited";
 }
 
+std::string pressure_text(const std::optional<PressureTrigger>& trigger) {
+  if (!trigger || trigger->window_micros == 0) return "none";
+  return std::to_string(trigger->stall_micros * 100 / trigger->window_micros) + "% of " +
+         std::to_string(trigger->window_micros / 1000) + "ms";
+}
+
 std::string cpu_max_text(const std::optional<std::uint64_t>& quota) {
   if (!quota) return "max";
   std::string text = std::to_string(*quota / 1000);
@@ -71,6 +77,7 @@ std::string describe_change(const Limits& from, const Limits& to) {
       swappiness_text(to.memory.swappiness));
   add("memory.oom_group", from.memory.oom_group ? "true" : "false",
       to.memory.oom_group ? "true" : "false");
+  add("memory.pressure", pressure_text(from.memory.pressure), pressure_text(to.memory.pressure));
   add("pids_max", count_text(from.pids_max), count_text(to.pids_max));
   add("cpu.max", cpu_max_text(from.cpu.quota_micros), cpu_max_text(to.cpu.quota_micros));
   add("cpu.weight", weight_text(from.cpu.weight), weight_text(to.cpu.weight));

@@ -12,12 +12,21 @@ namespace climits::cgroup {
 // A byte count; nullopt means no limit ("max").
 using ByteLimit = std::optional<std::uint64_t>;
 
+// A PSI trigger: some tasks stalled on memory for more than stall_micros in window_micros.
+struct PressureTrigger {
+  std::uint64_t stall_micros = 0;
+  std::uint64_t window_micros = 0;
+  bool operator==(const PressureTrigger&) const = default;
+};
+
 struct MemoryLimits {
   ByteLimit max;
   ByteLimit high;
   ByteLimit swap_max;
   std::optional<int> swappiness;  // cgroup v1 only; absent = follow the parent
   bool oom_group = false;         // cgroup v2 only
+  // cgroup v2 only: not written by apply() but watched by the supervisor (watch_pressure).
+  std::optional<PressureTrigger> pressure;
   bool operator==(const MemoryLimits&) const = default;
 };
 

@@ -26,7 +26,9 @@ constexpr std::uint64_t kMinPlainBytes = 4096;
 constexpr std::int64_t kPidMaxLimit = 4194304;    // PID_MAX_LIMIT on 64-bit Linux
 constexpr std::int64_t kMaxWeight = 10000;        // cpu.weight and io.weight (cgroup v2)
 constexpr std::uint64_t kMaxCpuPercent = 100000;  // cpu.max: 1000 CPUs
-constexpr std::size_t kUnixSocketPathMax = 107;   // sizeof(sockaddr_un::sun_path) - 1
+constexpr Duration kMinPressureWindow{500};       // the kernel's bounds for a PSI trigger
+constexpr Duration kMaxPressureWindow{10000};
+constexpr std::size_t kUnixSocketPathMax = 107;  // sizeof(sockaddr_un::sun_path) - 1
 
 std::string resolve(const std::string& base_dir, const std::string& path) {
   if (path.empty() || path.front() == '/') return fs::path(path).lexically_normal().string();
@@ -216,6 +218,7 @@ class ProgramReader {
              [&](const Located& s) {
                if (auto group = r_.boolean(s); group && *group) group_true.emplace(s);
              }},
+            {"pressure", [&](const Located& s) { read_pressure(s, m); }},
         });
     // The first release's key: `oom_group: true` is `oom_policy: kill` (false changes nothing).
     if (!group_true) return;
@@ -224,6 +227,69 @@ class ProgramReader {
                                 oom_policy_name(m.oom_policy) + " (keep one of the two)");
     else
       m.oom_policy = OomPolicy::kill;
+  }
+
+  // {threshold: 20%, window: 10s}: both required, in the kernel's bounds for a PSI trigger.
+  void read_pressure(const Located& v, MemorySettings& m) {
+    std::optional<int> threshold;
+    std::optional<Duration> window;
+    bool threshold_given = false, window_given = false;
+    bool read = r_.read_mapping(
+        v, {
+               {"threshold",
+                [&](const Located& s) {
+                  threshold_given = true;
+                  threshold = read_percent(s);
+                }},
+               {"window",
+                [&](const Located& s) {
+                  window_given = true;
+                  auto d = r_.duration(s);
+                  if (!d) return;
+                  if (*d < kMinPressureWindow || *d > kMaxPressureWindow) {
+                    r_.error(s, format_duration(*d) +
+                                    " is out of range (the kernel takes a window from 500ms "
+                                    "to 10s)");
+                    return;
+                  }
+                  window = *d;
+                }},
+           });
+    if (!read) return;
+    for (auto [given, key] :
+         {std::pair{threshold_given, "threshold"}, std::pair{window_given, "window"}})
+      if (!given)
+        r_.error(v, std::string("missing required key \"") + key +
+                        "\" (use e.g. {threshold: 20%, window: 10s})");
+    if (threshold && window) m.pressure = PressureSettings{*threshold, *window};
+  }
+
+  // A whole per cent from 1% to 100%.
+  std::optional<int> read_percent(const Located& s) {
+    const std::string range = "a share from 1% to 100%, such as 20%";
+    if (!s.node.IsScalar() || s.node.Scalar().empty()) {
+      r_.error(s, s.node.IsNull() || s.node.IsScalar()
+                      ? "has no value (use " + range + ")"
+                      : "expected " + range + ", found " + describe_node(s.node));
+      return std::nullopt;
+    }
+    const std::string& text = s.node.Scalar();
+    std::string_view digits = text;
+    bool percent = digits.ends_with('%');
+    if (percent) digits.remove_suffix(1);
+    auto value = percent && !digits.empty() && digits.size() <= 3 &&
+                         digits.find_first_not_of("0123456789") == std::string_view::npos
+                     ? parse_u64(digits)
+                     : std::nullopt;
+    if (!value) {
+      r_.error(s, quote(text) + " is not a share (use " + range + ")");
+      return std::nullopt;
+    }
+    if (*value < 1 || *value > 100) {
+      r_.error(s, text + " is out of range (use " + range + ")");
+      return std::nullopt;
+    }
+    return static_cast<int>(*value);
   }
 
   void read_pids_max(const Located& v, Program& p) {

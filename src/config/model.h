@@ -22,12 +22,21 @@ using ByteLimit = std::optional<std::uint64_t>;
 // whole cgroup. Under stop and kill, the run's exit is classified an OOM kill, whatever its status.
 enum class OomPolicy { continue_, stop, kill };
 
+// `memory.pressure` (cgroup v2): warn when some tasks of the cgroup were stalled on memory for
+// more than `threshold_percent` of `window` (a PSI trigger, docs/configuration.md).
+struct PressureSettings {
+  int threshold_percent = 0;  // 1…100
+  Duration window{0};         // 500ms…10s
+  bool operator==(const PressureSettings&) const = default;
+};
+
 struct MemorySettings {
   ByteLimit max;
   ByteLimit high;
   ByteLimit swap_max;
   std::optional<int> swappiness;           // cgroup v1 only; absent = inherit the parent's
   OomPolicy oom_policy = OomPolicy::stop;  // `oom_group: true` in the file is `kill`
+  std::optional<PressureSettings> pressure;
   bool operator==(const MemorySettings&) const = default;
 };
 

@@ -288,6 +288,7 @@ Json status_json(const supervisor::ProgramStatus& status) {
   };
   program["cpu_seconds"] = seconds(status.cpu_seconds);
   program["cpu_throttled_seconds"] = seconds(status.cpu_throttled_seconds);
+  program["pressure_events"] = status.pressure_events;
   return program;
 }
 
@@ -444,6 +445,10 @@ Json event_fields(const supervisor::StateChanged& change) {
 
 Json event_fields(const supervisor::OomKilled& kill) {
   return Json{{"event", "oom"}, {"name", kill.name}, {"kills", kill.added}, {"total", kill.total}};
+}
+
+Json event_fields(const supervisor::MemoryPressure& pressure) {
+  return Json{{"event", "pressure"}, {"name", pressure.name}, {"total", pressure.total}};
 }
 
 Json event_fields(const supervisor::Reloaded& reload) {

@@ -62,9 +62,14 @@ cgroup::Limits desired_limits(const config::Program& program) {
   const config::MemorySettings& memory = program.memory;
   cgroup::Limits limits{
       cgroup::MemoryLimits{memory.max, memory.high, memory.swap_max, memory.swappiness,
-                           memory.oom_policy == config::OomPolicy::kill},
+                           memory.oom_policy == config::OomPolicy::kill, std::nullopt},
       program.pids_max, cgroup::CpuLimits{program.cpu.max_quota_micros, program.cpu.weight},
       cgroup::IoLimits{program.io.weight, {}}};
+  if (memory.pressure) {
+    auto window = static_cast<std::uint64_t>(memory.pressure->window.count()) * 1000;
+    limits.memory.pressure = cgroup::PressureTrigger{
+        window * static_cast<std::uint64_t>(memory.pressure->threshold_percent) / 100, window};
+  }
   for (const auto& device : program.io.max)
     limits.io.devices.push_back(cgroup::IoDeviceLimits{device.major, device.minor, device.read_bps,
                                                        device.write_bps, device.read_iops,

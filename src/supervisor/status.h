@@ -33,6 +33,7 @@ struct ProgramStatus {
   // reports them (cgroup/backend.h, CpuUsage).
   std::optional<double> cpu_seconds;
   std::optional<double> cpu_throttled_seconds;
+  std::uint64_t pressure_events = 0;  // memory.pressure crossings since the manager started
   std::optional<ExitInfo> last_exit;
   // A limit the kernel refused, what and why ("memory.max 128 MiB -> 16 MiB: …"); nullopt
   // when every limit is applied.

@@ -169,8 +169,8 @@ TEST_SUITE("cgroup-v1") {
     created.push_back(name);
     REQUIRE(backend->apply(name, limits, Holds::kernel_defaults).ok());
     pid_t pid = spawn_in(backend->entry_files(name, limits), [] {
-      for (volatile unsigned long i = 0;; ++i) {
-      }
+      volatile unsigned long spins = 0;
+      for (;;) spins = spins + 1;
       return 0;
     });
     REQUIRE(pid > 0);
@@ -209,5 +209,23 @@ TEST_SUITE("cgroup-v1") {
     CHECK(std::count(names->begin(), names->end(), stale) == 1);
     REQUIRE(backend->remove(stale).ok());
     CHECK_FALSE(cgroup::files::exists(dir_in(layout.cpu, stale)));
+  }
+
+  TEST_CASE_FIXTURE(CgroupFixture, "memory.pressure on v1: a warning, nothing written") {
+    cgroup::Limits limits = memory_limit(64 * MiB);
+    limits.memory.pressure = cgroup::PressureTrigger{50000, 500000};
+    std::string name = unique_name("pressure");
+    REQUIRE(backend->create(name, limits).ok());
+    created.push_back(name);
+    auto applied = backend->apply(name, limits, Holds::kernel_defaults);
+    REQUIRE(applied.ok());
+    REQUIRE(applied->size() == 1);
+    CHECK((*applied)[0].find("memory.pressure is cgroup v2 only") == 0);
+    auto ignored = cgroup::settings_ignored_on(cgroup::Version::v1, limits.memory);
+    REQUIRE(ignored.size() == 1);
+    CHECK(std::string(ignored[0].key) == "memory.pressure");
+    auto watch = backend->watch_pressure(&loop, name, *limits.memory.pressure, [] {});
+    REQUIRE_FALSE(watch.ok());
+    CHECK(watch.error().code == ENOTSUP);
   }
 }  // TEST_SUITE

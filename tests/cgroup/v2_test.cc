@@ -235,3 +235,33 @@ TEST_SUITE("cgroup-v2") {
     CHECK(text_of(knob(name, "io.max")).empty());
   }
 }  // TEST_SUITE
+
+TEST_SUITE("cgroup-v2") {
+  TEST_CASE_FIXTURE(CgroupFixture,
+                    "memory.pressure: the PSI trigger wakes the loop when the program stalls on "
+                    "memory") {
+    // Far above memory.high without swap: the kernel throttles the allocator, a memory stall.
+    cgroup::Limits limits;
+    limits.memory.high = 8 * MiB;
+    limits.memory.swap_max = 0;
+    limits.memory.pressure = cgroup::PressureTrigger{50000, 500000};  // 10% of 500 ms
+    std::string name = make_program("pressure", limits);
+    int fired = 0;
+    auto watch = backend->watch_pressure(&loop, name, *limits.memory.pressure, [&] { ++fired; });
+    REQUIRE_MESSAGE(watch.ok(), (watch.ok() ? "" : watch.error().message));
+    CHECK(fired == 0);
+    pid_t pid = spawn_in(backend->entry_files(name, limits), [] { return allocate_and_hold(64); });
+    REQUIRE(pid > 0);
+    CHECK(run_loop_until(
+        &loop, [&] { return fired > 0; }, 120s));
+    ::kill(pid, SIGKILL);
+    wait_exit(pid);
+    // The cgroup removed under the watch: the kernel's wake-up then is no crossing.
+    int before = fired;
+    REQUIRE(backend->remove(name).ok());
+    created.clear();
+    run_loop_until(
+        &loop, [] { return false; }, 200ms);
+    CHECK(fired == before);
+  }
+}  // TEST_SUITE

@@ -1,11 +1,13 @@
-// cpu: on the real kernel through the whole supervisor: a busy program held to its share,
-// and a limit added to a running program on reload without a restart.
+// cpu: and memory.pressure on the real kernel through the whole supervisor: a busy program
+// held to its share, a limit added to a running program on reload without a restart, and a
+// program stalled on memory counted, logged once per crossing and published.
 #include <unistd.h>
 
 #include <fstream>
 #include <sstream>
 
 #include "tests/supervisor/harness.h"
+#include "tests/supervisor/log_capture.h"
 
 using namespace climits;
 using namespace climits::test;
@@ -78,5 +80,48 @@ TEST_SUITE("supervision") {
     // The process is held by the new quota: throttling starts to count.
     CHECK(h.run_until(
         [&] { return h.runner("busy").status().cpu_throttled_seconds.value_or(0) > 0.0; }, 30s));
+  }
+}  // TEST_SUITE
+
+namespace {
+
+struct PressureRecorder : supervisor::EventListener {
+  std::vector<supervisor::MemoryPressure> seen;
+  void on_event(const supervisor::ManagerEvent& event) override {
+    if (const auto* pressure = std::get_if<supervisor::MemoryPressure>(&event.body))
+      seen.push_back(*pressure);
+  }
+};
+
+}  // namespace
+
+// Both versions: the VM (v2) sees the trigger fire; this host (v1) only the warning.
+TEST_SUITE("supervision-vm") {
+  TEST_CASE("memory.pressure: a program stalled on memory is counted, logged and published") {
+    LogCapture log;
+    SupervisorHarness h;
+    PressureRecorder recorder;
+    h.manager().events().subscribe(&recorder);
+    // Far above memory.high without swap: the kernel throttles the allocator (v2).
+    h.start("  stall:\n    command: [\"" + leaky() +
+            "\", \"4\", \"20\"]\n"
+            "    memory: {high: 8M, max: 256M, swap_max: 0, pressure: {threshold: 10%, window: "
+            "500ms}}\n    start: {settle: 0s}\n    stdout: {file: \"null\"}\n");
+    REQUIRE(h.wait_for_state("stall", supervisor::State::running));
+    if (h.backend().version() == cgroup::Version::v1) {
+      CHECK(log.lines_with("memory.pressure is cgroup v2 only").size() >= 1);
+      CHECK(h.runner("stall").status().pressure_events == 0);
+    } else {
+      REQUIRE(h.run_until([&] { return h.runner("stall").status().pressure_events >= 1; }, 120s));
+      REQUIRE(!recorder.seen.empty());
+      CHECK(recorder.seen.front().name == "stall");
+      CHECK(recorder.seen.front().total == 1);
+      // One warning per crossing, as counted.
+      auto status = h.runner("stall").status();
+      CHECK(log.lines_with("stall: memory pressure: some of its tasks were stalled").size() >= 1);
+      CHECK(log.lines_with("stall: memory pressure: some of its tasks were stalled").size() <=
+            status.pressure_events);
+    }
+    h.manager().events().unsubscribe(&recorder);
   }
 }  // TEST_SUITE

@@ -139,7 +139,9 @@ TEST_CASE("status JSON: the documented field names and types, in order") {
   CHECK(keys == std::vector<std::string>{"name", "state", "pid", "uptime_seconds", "memory_bytes",
                                          "memory_peak_bytes", "memory_max_bytes", "restarts",
                                          "oom_kills", "last_exit", "cgroup", "limits_pending",
-                                         "last_oom_at", "cpu_seconds", "cpu_throttled_seconds"});
+                                         "last_oom_at", "cpu_seconds", "cpu_throttled_seconds",
+                                         "pressure_events"});
+  CHECK(program["pressure_events"] == 0);
   // Absent where the kernel does not report them (v1: programs without cpu:).
   CHECK(program["cpu_seconds"].is_null());
   CHECK(program["cpu_throttled_seconds"].is_null());

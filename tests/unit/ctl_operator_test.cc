@@ -166,7 +166,7 @@ TEST_CASE("status of one program: the detail JSON") {
                                          "memory_peak_bytes", "memory_max_bytes", "restarts",
                                          "oom_kills", "last_exit", "cgroup", "limits_pending",
                                          "last_oom_at", "cpu_seconds", "cpu_throttled_seconds",
-                                         "limits", "output", "history"});
+                                         "pressure_events", "limits", "output", "history"});
   CHECK(program["limits"]["desired"]["memory_max_bytes"] == 16u << 20);
   CHECK(program["limits"]["applied"]["memory_max_bytes"] == 64u << 20);
   CHECK(program["limits"]["desired"]["memory_high_bytes"].is_null());

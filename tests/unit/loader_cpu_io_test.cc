@@ -220,3 +220,54 @@ TEST_CASE("errors: io") {
   CHECK(twice.find("t.yaml:7:20: programs.p.io.max[1].device: \"" + disk.path +
                    "\" is the same device as \"" + disk.path + "\"") != std::string::npos);
 }
+
+TEST_CASE("memory.pressure: a threshold of a window, both required") {
+  auto result = program_with("    memory: {max: 64M, pressure: {threshold: 20%, window: 10s}}\n");
+  const Program& p = only_program(result);
+  REQUIRE(p.memory.pressure.has_value());
+  CHECK(p.memory.pressure->threshold_percent == 20);
+  CHECK(p.memory.pressure->window == Duration{10000});
+  // The cgroup layer's trigger: microseconds of stall in a window.
+  auto trigger = climits::supervisor::desired_limits(p).memory.pressure;
+  REQUIRE(trigger.has_value());
+  CHECK(trigger->stall_micros == 2000000);
+  CHECK(trigger->window_micros == 10000000);
+  auto bounds = program_with("    memory: {pressure: {threshold: 100%, window: 500ms}}\n");
+  CHECK(only_program(bounds).memory.pressure->threshold_percent == 100);
+  CHECK(only_program(bounds).memory.pressure->window == Duration{500});
+  auto none = program_with("");
+  CHECK_FALSE(only_program(none).memory.pressure.has_value());
+}
+
+TEST_CASE("errors: memory.pressure") {
+  CHECK(
+      refused("programs:\n  p: {command: x, memory: {pressure: {threshold: 0%, window: 1s}}}\n") ==
+      "t.yaml:2:50: programs.p.memory.pressure.threshold: 0% is out of range (use a share from "
+      "1% to 100%, such as 20%)\n");
+  CHECK(refused(
+            "programs:\n  p: {command: x, memory: {pressure: {threshold: 101%, window: 1s}}}\n") ==
+        "t.yaml:2:50: programs.p.memory.pressure.threshold: 101% is out of range (use a share "
+        "from 1% to 100%, such as 20%)\n");
+  CHECK(
+      refused("programs:\n  p: {command: x, memory: {pressure: {threshold: 20, window: 1s}}}\n") ==
+      "t.yaml:2:50: programs.p.memory.pressure.threshold: \"20\" is not a share (use a share "
+      "from 1% to 100%, such as 20%)\n");
+  CHECK(refused(
+            "programs:\n  p: {command: x, memory: {pressure: {threshold: 20%, window: 11s}}}\n") ==
+        "t.yaml:2:63: programs.p.memory.pressure.window: 11s is out of range (the kernel takes a "
+        "window from 500ms to 10s)\n");
+  CHECK(
+      refused(
+          "programs:\n  p: {command: x, memory: {pressure: {threshold: 20%, window: 499ms}}}\n") ==
+      "t.yaml:2:63: programs.p.memory.pressure.window: 499ms is out of range (the kernel takes a "
+      "window from 500ms to 10s)\n");
+  CHECK(refused("programs:\n  p: {command: x, memory: {pressure: {threshold: 20%}}}\n") ==
+        "t.yaml:2:38: programs.p.memory.pressure: missing required key \"window\" (use e.g. "
+        "{threshold: 20%, window: 10s})\n");
+  CHECK(refused("programs:\n  p: {command: x, memory: {pressure: {window: 2s}}}\n") ==
+        "t.yaml:2:38: programs.p.memory.pressure: missing required key \"threshold\" (use e.g. "
+        "{threshold: 20%, window: 10s})\n");
+  CHECK(refused("programs:\n  p: {command: x, memory: {pressure: 20%}}\n") ==
+        "t.yaml:2:38: programs.p.memory.pressure: expected a mapping with keys such as threshold, "
+        "window, found \"20%\"\n");
+}
