@@ -25,6 +25,8 @@ MIN_PLAIN_BYTES = 4096          # loader.cc kMinPlainBytes
 PID_MAX_LIMIT = 4194304         # loader.cc kPidMaxLimit
 UNIX_SOCKET_PATH_MAX = 107      # loader.cc kUnixSocketPathMax
 ONE_YEAR_MS = 365 * 24 * 3600 * 1000
+MAX_WEIGHT = 10000              # key_readers.cc kMaxWeight
+MAX_CPU_PERCENT = 100000        # key_readers.cc kMaxCpuPercent
 MAX_DIGITS = 20                 # util/text.cc parse_u64 reads at most 20 characters
 
 
@@ -85,6 +87,24 @@ def size_pattern(min_plain):
         alternatives.append(bounded_number(1 if min_plain else 0, INT64_MAX >> shift,
                                            f"[{unit}{unit.lower()}]"))
     return "^(?:" + "|".join(alternatives) + ")$"
+
+
+def cpu_share_pattern():
+    """key_readers.cc read_cpu_max: max, or a share of one CPU in per cent, at most seven
+    digits before an optional point and one to three decimals, from 1% to 100000%."""
+    below = "0*(?:[1-9][0-9]{0,4})(?:\\.[0-9]{1,3})?"
+    top = f"0*{MAX_CPU_PERCENT}(?:\\.0{{1,3}})?"
+    return f"^(?:max|(?=[0-9]{{1,7}}(?:\\.[0-9]+)?%$)(?:{below}|{top})%)$"
+
+
+def percent_pattern():
+    """key_readers.cc read_percent: one to three digits and %, from 1% to 100%."""
+    return "^(?=[0-9]{1,3}%$)0*(?:100|[1-9][0-9]?)%$"
+
+
+def pressure_window_pattern():
+    """A duration from 500ms to 10s (the kernel's bounds for a PSI trigger's window)."""
+    return f"^(?:{bounded_number(500, 10000, 'ms')}|{bounded_number(1, 10, 's')})$"
 
 
 def duration_pattern(minimum=0):
@@ -236,6 +256,27 @@ def program_properties():
                                    "the whole cgroup at once (v2 memory.oom.group; v1 the "
                                    "manager, at the OOM event).",
                 },
+                "pressure": {
+                    "type": "object", "additionalProperties": False,
+                    "required": ["threshold", "window"],
+                    "description": "cgroup v2 only (a warning on v1): a PSI trigger on the "
+                                   "cgroup's memory.pressure; when some of its tasks were "
+                                   "stalled on memory for more than threshold of window, the "
+                                   "manager logs one warning, counts it (pressure_events in "
+                                   "status) and emits a pressure event.",
+                    "properties": {
+                        "threshold": {
+                            "type": "string", "pattern": percent_pattern(),
+                            "description": "A whole per cent of the window, 1% to 100%.",
+                            "examples": ["20%"],
+                        },
+                        "window": {
+                            "type": "string", "pattern": pressure_window_pattern(),
+                            "description": "The kernel's window, 500ms to 10s.",
+                            "examples": ["10s"],
+                        },
+                    },
+                },
                 "oom_group": {
                     "type": "boolean", "default": False,
                     "description": "The first release's spelling of oom_policy: kill (true); "
@@ -252,6 +293,69 @@ def program_properties():
                 {"const": "max"},
             ],
             "default": "max",
+        },
+        "cpu": {
+            "type": "object", "additionalProperties": False,
+            "description": "CPU limits of the program's cgroup (cgroup v1: the cpu and cpuacct "
+                           "hierarchies, used only by programs that set cpu:). Changed live on "
+                           "reload.",
+            "properties": {
+                "max": {
+                    "description": "CPU time per 100 ms period as a share of one CPU, 1% to "
+                                   "100000% with at most three decimals (150% = 1.5 CPUs: v2 "
+                                   "cpu.max \"150000 100000\"; v1 cpu.cfs_quota_us 150000, "
+                                   "cpu.cfs_period_us 100000), or max. Default: max (none).",
+                    "type": "string", "pattern": cpu_share_pattern(), "default": "max",
+                    "examples": ["150%", "50%", "12.5%"],
+                },
+                "weight": {
+                    "type": "integer", "minimum": 1, "maximum": MAX_WEIGHT,
+                    "description": "Relative share of CPU time under contention, 1 to 10000 (v2 "
+                                   "cpu.weight; v1 cpu.shares = weight × 1024 / 100). Default: "
+                                   "the kernel's, 100.",
+                },
+            },
+        },
+        "io": {
+            "type": "object", "additionalProperties": False,
+            "description": "Block IO limits of the program's cgroup (cgroup v1: the blkio "
+                           "hierarchy, used only by programs that set io:). Changed live on "
+                           "reload.",
+            "properties": {
+                "weight": {
+                    "type": "integer", "minimum": 1, "maximum": MAX_WEIGHT,
+                    "description": "Relative share of IO time, 1 to 10000 (v2 io.weight; v1 "
+                                   "blkio.weight, clamped to 10…1000). A kernel without the file "
+                                   "(v1 without BFQ) ignores it with a warning. Default: the "
+                                   "kernel's, 100.",
+                },
+                "max": {
+                    "type": "array",
+                    "description": "Throttles per block device (v2 io.max; v1 "
+                                   "blkio.throttle.*_device). Replaces an inherited list whole.",
+                    "items": {
+                        "type": "object", "additionalProperties": False,
+                        "required": ["device"],
+                        "minProperties": 2,
+                        "properties": {
+                            "device": {
+                                "type": "string", "pattern": "^/",
+                                "description": "A whole disk (not a partition), by its path: "
+                                               "/dev/vda. Checked when the file is loaded; "
+                                               "each device once.",
+                            },
+                            "read_bps": {"$ref": "#/$defs/rate",
+                                         "description": "Bytes read per second, or max."},
+                            "write_bps": {"$ref": "#/$defs/rate",
+                                          "description": "Bytes written per second, or max."},
+                            "read_iops": {"$ref": "#/$defs/iops",
+                                          "description": "Reads per second, or max."},
+                            "write_iops": {"$ref": "#/$defs/iops",
+                                           "description": "Writes per second, or max."},
+                        },
+                    },
+                },
+            },
         },
         "restart": {
             "type": "object", "additionalProperties": False,
@@ -496,6 +600,21 @@ def schema():
                 "enum": ["started", "ready", "succeeded"],
                 "description": "started: the dependency has a live process; ready: it is "
                                "running; succeeded: it exited 0 since it was last started.",
+            },
+            "rate": {
+                "description": "A rate in bytes per second: a whole number, or one with K, M, G "
+                               "or T (powers of 1024), more than zero; or max for none.",
+                "anyOf": [
+                    {"type": "string", "pattern": size_pattern(1)},
+                    {"type": "integer", "minimum": 1, "maximum": INT64_MAX},
+                ],
+            },
+            "iops": {
+                "description": "Operations per second, a whole number from 1; or max for none.",
+                "anyOf": [
+                    {"type": "integer", "minimum": 1, "maximum": INT64_MAX},
+                    {"const": "max"},
+                ],
             },
             "swapSize": {
                 "description": "A size: bytes, or a whole number with K, M, G or T (powers of "

@@ -28,11 +28,13 @@ cgroup::Version report_cgroups(const config::Config& config, std::ostream& out, 
       << cgroup::cgroup_dir_name("<name>") << (placement.writable ? " (writable)" : "") << '\n';
   if (!placement.writable) err << "warning: cgroups: " << placement.problem << '\n';
   for (const auto& program : config.programs) {
-    const auto memory = supervisor::desired_limits(program).memory;
-    for (const auto& ignored : cgroup::settings_ignored_on(layout->version, memory))
+    const auto limits = supervisor::desired_limits(program);
+    for (const auto& ignored : cgroup::settings_ignored_on(layout->version, limits.memory))
       err << "warning: programs." << program.name << '.' << ignored.key << ": cgroup "
           << cgroup::version_name(ignored.only_on) << " only; ignored on this host (cgroup "
           << cgroup::version_name(layout->version) << ")\n";
+    for (const auto& problem : cgroup::unavailable_settings(*layout, limits))
+      err << "warning: programs." << program.name << '.' << problem << '\n';
   }
   return layout->version;
 }

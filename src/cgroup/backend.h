@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -16,6 +17,7 @@
 #include "cgroup/layout.h"
 #include "cgroup/limits.h"
 #include "cgroup/oom_watcher.h"
+#include "cgroup/pressure_watch.h"
 #include "util/result.h"
 
 namespace climits::cgroup {
@@ -24,6 +26,13 @@ struct MemoryUsage {
   std::uint64_t current = 0;
   std::optional<std::uint64_t> peak;  // absent where the kernel has no peak file
   ByteLimit max;                      // the limit in force (nullopt = unlimited)
+};
+
+// CPU time the program's cgroup has used, where the kernel reports it (absent otherwise: on
+// v1 only programs that set cpu: have cpu and cpuacct cgroups).
+struct CpuUsage {
+  std::optional<double> seconds;            // user + system
+  std::optional<double> throttled_seconds;  // time its tasks waited for the next period
 };
 
 // Settings the running kernel cannot honour; logged as warnings, never fatal.
@@ -56,6 +65,9 @@ class Backend {
   // out: most programs set one limit, and a start of many waits for every cgroup write.
   virtual Result<Warnings> apply(const std::string& program, const Limits& limits, Holds holds) = 0;
   virtual Result<MemoryUsage> usage(const std::string& program) = 0;
+  // One or two small reads; nothing when the kernel has no such file for the program. `limits`:
+  // those applied (on v1 only a program with cpu: has the files, and the others cost no read).
+  virtual CpuUsage cpu_usage(const std::string& program, const Limits& limits) = 0;
   virtual Result<std::uint64_t> oom_kill_count(const std::string& program) = 0;
   // How many forks the pids limit has refused in the program's cgroup (pids.events "max");
   // 0 where the cgroup has no pids controller.
@@ -86,6 +98,11 @@ class Backend {
   // Program names whose cgroups exist under the root: at start-up, left by a manager that
   // died.
   virtual Result<std::vector<std::string>> existing_programs() = 0;
+  // A PSI trigger on the program's memory.pressure (cgroup/pressure_watch.h); ENOTSUP on v1.
+  virtual Result<std::unique_ptr<PressureWatch>> watch_pressure(uv_loop_t* loop,
+                                                                const std::string& program,
+                                                                const PressureTrigger& trigger,
+                                                                std::function<void()> on_fire);
   virtual Result<std::unique_ptr<OomWatcher>> watch_oom(uv_loop_t* loop, const std::string& program,
                                                         OomWatcher::Callback callback) = 0;
 
@@ -119,6 +136,11 @@ struct IgnoredSetting {
 };
 std::vector<IgnoredSetting> settings_ignored_on(Version version, const MemoryLimits& memory);
 
+// For --check: the cpu: and io: settings in `limits` that this host's kernel cannot honour
+// (a v1 hierarchy not mounted, a v2 controller not offered, a file the kernel lacks), one
+// message each, starting with the key ("io.weight: …"). Looked up at the hierarchy's top.
+std::vector<std::string> unavailable_settings(const Layout& layout, const Limits& limits);
+
 // Names of the programs whose cgroups (program-<name>) are in `root`.
 Result<std::vector<std::string>> program_names_in(const std::string& root);
 
@@ -129,9 +151,19 @@ inline constexpr const char* kProgramPrefix = "program-";
 // How long kill_all and remove wait for the kernel before giving up with an error.
 inline constexpr std::chrono::milliseconds kKillPatience{5000};
 
+// The v1 hierarchies a program joins only when it sets cpu: (cpu, cpuacct) or io: (blkio):
+// the program root's place in each that is mounted (it mirrors the memory root's, like the
+// pids root). Made when the first program needs it, removed at shutdown if made then.
+struct V1OptionalRoots {
+  std::optional<std::string> cpu;
+  std::optional<std::string> cpuacct;  // the same directory as cpu where they are co-mounted
+  std::optional<std::string> blkio;
+};
+
 // `lock_fd`: the flock held on the root (see placement.cc); the backend closes it.
 std::unique_ptr<Backend> make_v1_backend(std::string memory_root,
-                                         std::optional<std::string> pids_root, int lock_fd);
+                                         std::optional<std::string> pids_root,
+                                         V1OptionalRoots optional_roots, int lock_fd);
 std::unique_ptr<Backend> make_v2_backend(std::string root, int lock_fd);
 
 }  // namespace climits::cgroup

@@ -1,10 +1,12 @@
 // cgroup v1: a program has a cgroup in the memory hierarchy and, when it is mounted, one of
-// the same name in the pids hierarchy. The helper joins both before exec.
+// the same name in the pids hierarchy; a program that sets cpu: also has one in the cpu and
+// cpuacct hierarchies, one that sets io: one in blkio. The helper joins them all before exec.
 #include <fcntl.h>
 #include <sys/eventfd.h>
 
 #include <unistd.h>
 #include <algorithm>
+#include <utility>
 
 #include "cgroup/backend.h"
 #include "cgroup/cgroup_files.h"
@@ -23,10 +25,29 @@ std::string limit_text(const ByteLimit& limit) {
   return limit ? std::to_string(*limit) : "-1";
 }
 
+// cpu.shares is v1's cpu weight: 1024 is v2's 100 (the kernel's defaults), at least 2.
+std::string shares_text(const std::optional<int>& weight) {
+  std::uint64_t shares = weight ? static_cast<std::uint64_t>(*weight) * 1024 / 100 : 1024;
+  return std::to_string(std::max<std::uint64_t>(shares, 2));
+}
+
+// blkio.weight takes 10…1000; v2's io.weight 1…10000 (default 100) is clamped into it.
+std::string blkio_weight_text(const std::optional<int>& weight) {
+  return std::to_string(std::clamp(weight.value_or(100), 10, 1000));
+}
+
+std::string device_key(unsigned major, unsigned minor) {
+  return std::to_string(major) + ":" + std::to_string(minor);
+}
+
 class BackendV1 final : public Backend {
  public:
-  BackendV1(std::string memory_root, std::optional<std::string> pids_root, int lock_fd)
-      : Backend(lock_fd), memory_root_(std::move(memory_root)), pids_root_(std::move(pids_root)) {}
+  BackendV1(std::string memory_root, std::optional<std::string> pids_root,
+            V1OptionalRoots optional_roots, int lock_fd)
+      : Backend(lock_fd),
+        memory_root_(std::move(memory_root)),
+        pids_root_(std::move(pids_root)),
+        optional_roots_(std::move(optional_roots)) {}
 
   Version version() const override { return Version::v1; }
 
@@ -40,19 +61,29 @@ class BackendV1 final : public Backend {
     return memory_root_ + "/" + cgroup_dir_name(program);
   }
 
-  std::vector<std::string> entry_files(const std::string& program, const Limits&) const override {
+  std::vector<std::string> entry_files(const std::string& program,
+                                       const Limits& limits) const override {
     std::vector<std::string> files{memory_dir(program) + "/cgroup.procs"};
     if (pids_root_) files.push_back(pids_dir(program) + "/cgroup.procs");
+    for (const auto& dir : optional_dirs(program, limits)) files.push_back(dir + "/cgroup.procs");
     return files;
   }
 
-  Result<bool> create(const std::string& program, const Limits&) override {
+  Result<bool> create(const std::string& program, const Limits& limits) override {
     auto memory = files::make_dir(memory_dir(program));
     if (!memory) return memory;
-    if (!pids_root_) return *memory;
-    auto pids = files::make_dir(pids_dir(program));
-    if (!pids) return pids;
-    return *memory && *pids;
+    bool made = *memory;
+    if (pids_root_) {
+      auto pids = files::make_dir(pids_dir(program));
+      if (!pids) return pids;
+      made = made && *pids;
+    }
+    for (const auto& dir : optional_dirs(program, limits)) {
+      auto optional = make_optional_dir(dir);
+      if (!optional) return optional;
+      made = made && *optional;
+    }
+    return made;
   }
 
   Result<Warnings> apply(const std::string& program, const Limits& limits, Holds holds) override {
@@ -94,7 +125,24 @@ class BackendV1 final : public Backend {
     } else if (limits.pids_max) {
       warnings.push_back("pids_max is ignored: no cgroup v1 pids hierarchy is mounted");
     }
+    if (auto cpu = apply_cpu(program, limits.cpu, fresh, warnings); !cpu) return cpu.error();
+    if (auto io = apply_io(program, limits.io, fresh, warnings); !io) return io.error();
     return warnings;
+  }
+
+  CpuUsage cpu_usage(const std::string& program, const Limits& limits) override {
+    // Only a program with cpu: has these cgroups.
+    CpuUsage usage;
+    if (!limits.cpu.set()) return usage;
+    if (optional_roots_.cpuacct)
+      if (auto ns =
+              files::read_number(dir_in(*optional_roots_.cpuacct, program) + "/cpuacct.usage"))
+        usage.seconds = static_cast<double>(*ns) / 1e9;
+    if (optional_roots_.cpu)
+      if (auto ns = files::read_keyed_counter(dir_in(*optional_roots_.cpu, program) + "/cpu.stat",
+                                              "throttled_time"))
+        usage.throttled_seconds = static_cast<double>(*ns) / 1e9;
+    return usage;
   }
 
   Result<MemoryUsage> usage(const std::string& program) override {
@@ -128,20 +176,42 @@ class BackendV1 final : public Backend {
     if (pids_root_)
       for (const auto& cgroup : files::cgroup_tree(pids_dir(program)))
         procs.push_back(cgroup + "/cgroup.procs");
+    // A process is in these too only if it is in the memory cgroup; listed all the same, so
+    // that nothing can keep them from being removed.
+    for (const auto& root : optional_root_list()) {
+      std::string dir = dir_in(root, program);
+      if (!files::exists(dir)) continue;
+      for (const auto& cgroup : files::cgroup_tree(dir)) procs.push_back(cgroup + "/cgroup.procs");
+    }
     return files::kill_pass(procs, spare);
   }
 
   Result<void> remove_empty(const std::string& program) override {
     usage_files_.forget(program);
+    for (const auto& root : optional_root_list()) {
+      if (auto removed = files::remove_empty_tree(dir_in(root, program)); !removed) return removed;
+    }
     if (pids_root_) {
       if (auto removed = files::remove_empty_tree(pids_dir(program)); !removed) return removed;
     }
     return files::remove_empty_tree(memory_dir(program));
   }
 
-  // Only the memory root is listed: the pids root mirrors it, and remove() takes both.
+  // The memory root, and the optional roots where they exist (a manager that died between
+  // two mkdirs may have left a cpu or blkio cgroup alone); the pids root mirrors the memory
+  // root, and remove() takes every hierarchy.
   Result<std::vector<std::string>> existing_programs() override {
-    return program_names_in(memory_root_);
+    auto names = program_names_in(memory_root_);
+    if (!names) return names;
+    for (const auto& root : optional_root_list()) {
+      if (!files::exists(root)) continue;
+      auto more = program_names_in(root);
+      if (!more) return more;
+      for (auto& name : *more)
+        if (std::find(names->begin(), names->end(), name) == names->end())
+          names->push_back(std::move(name));
+    }
+    return names;
   }
 
   Result<std::unique_ptr<OomWatcher>> watch_oom(uv_loop_t* loop, const std::string& program,
@@ -178,6 +248,165 @@ class BackendV1 final : public Backend {
   }
   std::string pids_dir(const std::string& program) const {
     return *pids_root_ + "/" + cgroup_dir_name(program);
+  }
+  static std::string dir_in(const std::string& root, const std::string& program) {
+    return root + "/" + cgroup_dir_name(program);
+  }
+
+  // The optional roots that are mounted, each directory once (cpu and cpuacct may share one).
+  std::vector<std::string> optional_root_list() const {
+    std::vector<std::string> roots;
+    for (const auto* root :
+         {&optional_roots_.cpu, &optional_roots_.cpuacct, &optional_roots_.blkio})
+      if (*root && std::find(roots.begin(), roots.end(), **root) == roots.end())
+        roots.push_back(**root);
+    return roots;
+  }
+
+  // The program's directories in the optional hierarchies its limits use, each once.
+  std::vector<std::string> optional_dirs(const std::string& program, const Limits& limits) const {
+    std::vector<std::string> dirs;
+    auto add = [&](const std::optional<std::string>& root) {
+      if (!root) return;
+      std::string dir = dir_in(*root, program);
+      if (std::find(dirs.begin(), dirs.end(), dir) == dirs.end()) dirs.push_back(dir);
+    };
+    if (limits.cpu.set()) {
+      add(optional_roots_.cpu);
+      add(optional_roots_.cpuacct);
+    }
+    if (limits.io.set()) add(optional_roots_.blkio);
+    return dirs;
+  }
+
+  // mkdir of a program's cgroup in an optional hierarchy, its root first if missing (the
+  // root is then recorded, and removed at a clean shutdown). True when made now.
+  Result<bool> make_optional_dir(const std::string& dir) {
+    std::string root = dir.substr(0, dir.rfind('/'));
+    if (!files::exists(root)) {
+      std::vector<std::string> made;
+      auto dirs = files::make_dirs(root, &made);
+      if (!made.empty()) record_created_root(std::move(made));
+      if (!dirs) return dirs.error();
+    }
+    return files::make_dir(dir);
+  }
+
+  // Makes sure the program's cgroup exists in an optional hierarchy it now uses. When the
+  // cgroup is made for a live program (a reload added cpu: or io:), its processes are moved
+  // in: the helper put them only where their first limits asked.
+  Result<void> join_optional(const std::string& program, const std::string& dir, bool fresh) {
+    auto made = make_optional_dir(dir);
+    if (!made) return made.error();
+    if (!*made || fresh) return success();
+    auto pids = files::read_pids(memory_dir(program) + "/cgroup.procs");
+    if (!pids) return pids.error();
+    for (pid_t pid : *pids) {
+      auto moved = write_file(dir + "/cgroup.procs", std::to_string(pid));
+      // ESRCH: it exited since the listing.
+      if (!moved && moved.error().code != ESRCH) return moved.error();
+    }
+    return success();
+  }
+
+  // cpu: cfs quota per period and shares in the cpu hierarchy (cpuacct only counts). Without
+  // cpu: a cgroup left from an earlier setting is reset to the kernel's defaults; the program
+  // leaves it at its next start.
+  Result<void> apply_cpu(const std::string& program, const CpuLimits& cpu, bool fresh,
+                         Warnings& warnings) {
+    if (!optional_roots_.cpu) {
+      if (cpu.set()) warnings.push_back("cpu is ignored: no cgroup v1 cpu hierarchy is mounted");
+      return success();
+    }
+    if (cpu.set() && optional_roots_.cpuacct)
+      if (auto joined = join_optional(program, dir_in(*optional_roots_.cpuacct, program), fresh);
+          !joined)
+        return joined;
+    const std::string dir = dir_in(*optional_roots_.cpu, program);
+    if (cpu.set()) {
+      if (auto joined = join_optional(program, dir, fresh); !joined) return joined;
+    } else if (fresh || !files::exists(dir)) {
+      return success();
+    }
+    if (!fresh || cpu.quota_micros) {
+      if (!files::exists(dir + "/cpu.cfs_quota_us")) {
+        if (cpu.quota_micros)
+          warnings.push_back(
+              "cpu.max is ignored: this kernel has no cpu.cfs_quota_us (built without "
+              "CFS bandwidth control)");
+      } else {
+        if (auto w = write_file(dir + "/cpu.cfs_period_us", std::to_string(kCpuPeriodMicros)); !w)
+          return w;
+        std::string quota = cpu.quota_micros ? std::to_string(*cpu.quota_micros) : "-1";
+        if (auto w = write_file(dir + "/cpu.cfs_quota_us", quota); !w) return w;
+      }
+    }
+    if (!fresh || cpu.weight) {
+      if (!files::exists(dir + "/cpu.shares")) {
+        if (cpu.weight) warnings.push_back("cpu.weight is ignored: this kernel has no cpu.shares");
+      } else if (auto w = write_file(dir + "/cpu.shares", shares_text(cpu.weight)); !w) {
+        return w;
+      }
+    }
+    return success();
+  }
+
+  // io: blkio.weight and the blkio.throttle.* files, one "major:minor value" line per device.
+  // A device throttled before but no longer listed gets 0 (no throttle).
+  Result<void> apply_io(const std::string& program, const IoLimits& io, bool fresh,
+                        Warnings& warnings) {
+    if (!optional_roots_.blkio) {
+      if (io.set()) warnings.push_back("io is ignored: no cgroup v1 blkio hierarchy is mounted");
+      return success();
+    }
+    const std::string dir = dir_in(*optional_roots_.blkio, program);
+    if (io.set()) {
+      if (auto joined = join_optional(program, dir, fresh); !joined) return joined;
+    } else if (fresh || !files::exists(dir)) {
+      return success();
+    }
+    if (!fresh || io.weight) {
+      if (!files::exists(dir + "/blkio.weight")) {
+        if (io.weight)
+          warnings.push_back(
+              "io.weight is ignored: this kernel has no blkio.weight (it comes with the BFQ "
+              "IO scheduler)");
+      } else if (auto w = write_file(dir + "/blkio.weight", blkio_weight_text(io.weight)); !w) {
+        return w;
+      }
+    }
+    using Field = std::optional<std::uint64_t> IoDeviceLimits::*;
+    static constexpr std::pair<const char*, Field> kThrottles[] = {
+        {"blkio.throttle.read_bps_device", &IoDeviceLimits::read_bps},
+        {"blkio.throttle.write_bps_device", &IoDeviceLimits::write_bps},
+        {"blkio.throttle.read_iops_device", &IoDeviceLimits::read_iops},
+        {"blkio.throttle.write_iops_device", &IoDeviceLimits::write_iops},
+    };
+    for (const auto& [name, field] : kThrottles) {
+      const std::string file = dir + "/" + name;
+      if (!files::exists(file)) {
+        if (std::any_of(
+                io.devices.begin(), io.devices.end(),
+                [field = field](const IoDeviceLimits& d) { return (d.*field).has_value(); }))
+          warnings.push_back(std::string("io.max is ignored in part: this kernel has no ") + name);
+        continue;
+      }
+      std::vector<std::string> written;
+      for (const auto& device : io.devices) {
+        if (fresh && !(device.*field)) continue;
+        std::string key = device_key(device.major, device.minor);
+        if (auto w = write_file(file, key + " " + std::to_string((device.*field).value_or(0))); !w)
+          return w;
+        written.push_back(key);
+      }
+      if (fresh) continue;
+      auto listed = files::read_device_keys(file);
+      if (!listed) return listed.error();
+      for (const auto& key : *listed)
+        if (std::find(written.begin(), written.end(), key) == written.end())
+          if (auto w = write_file(file, key + " 0"); !w) return w;
+    }
+    return success();
   }
 
   // memory.limit_in_bytes and memory.memsw.limit_in_bytes (memory + swap) must keep
@@ -243,14 +472,17 @@ class BackendV1 final : public Backend {
   UsageFiles usage_files_{
       {"memory.usage_in_bytes", "memory.max_usage_in_bytes", "memory.limit_in_bytes"}};
   std::optional<std::string> pids_root_;
+  V1OptionalRoots optional_roots_;
   std::optional<bool> swap_accounting_;
 };
 
 }  // namespace
 
 std::unique_ptr<Backend> make_v1_backend(std::string memory_root,
-                                         std::optional<std::string> pids_root, int lock_fd) {
-  return std::make_unique<BackendV1>(std::move(memory_root), std::move(pids_root), lock_fd);
+                                         std::optional<std::string> pids_root,
+                                         V1OptionalRoots optional_roots, int lock_fd) {
+  return std::make_unique<BackendV1>(std::move(memory_root), std::move(pids_root),
+                                     std::move(optional_roots), lock_fd);
 }
 
 }  // namespace climits::cgroup

@@ -1,6 +1,9 @@
 // cgroup v2: a program has one cgroup, <root>/program-<name>, with the memory and pids
-// controllers enabled by the root's cgroup.subtree_control (see placement.cc).
+// controllers (and cpu and io, where the kernel offers them) enabled by the root's
+// cgroup.subtree_control (see placement.cc).
+#include <algorithm>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cgroup/backend.h"
@@ -14,6 +17,13 @@ namespace {
 
 std::string limit_text(const ByteLimit& limit) {
   return limit ? std::to_string(*limit) : "max";
+}
+
+// One io.max line: "8:0 rbps=52428800 wbps=max riops=max wiops=max" (unset: max).
+std::string io_max_line(const IoDeviceLimits& device) {
+  return std::to_string(device.major) + ":" + std::to_string(device.minor) +
+         " rbps=" + limit_text(device.read_bps) + " wbps=" + limit_text(device.write_bps) +
+         " riops=" + limit_text(device.read_iops) + " wiops=" + limit_text(device.write_iops);
 }
 
 class BackendV2 final : public Backend {
@@ -80,7 +90,23 @@ class BackendV2 final : public Backend {
         warnings.push_back("pids_max is ignored: the pids controller is not enabled in " + root_);
       }
     }
+    if (auto cpu = apply_cpu(dir, limits.cpu, any, warnings); !cpu) return cpu.error();
+    if (auto io = apply_io(dir, limits.io, any, warnings); !io) return io.error();
     return warnings;
+  }
+
+  CpuUsage cpu_usage(const std::string& program, const Limits&) override {
+    // cpu.stat is there with or without the cpu controller (usage_usec); throttled_usec only
+    // with it.
+    CpuUsage usage;
+    auto text = read_file(path_of(program) + "/cpu.stat");
+    if (!text) return usage;
+    for (const auto& [key, target] : {std::pair{"usage_usec", &usage.seconds},
+                                      std::pair{"throttled_usec", &usage.throttled_seconds}}) {
+      if (auto micros = files::keyed_value(*text, key))
+        *target = static_cast<double>(*micros) / 1e6;
+    }
+    return usage;
   }
 
   Result<MemoryUsage> usage(const std::string& program) override {
@@ -138,7 +164,77 @@ class BackendV2 final : public Backend {
         std::move(callback));
   }
 
+  Result<std::unique_ptr<PressureWatch>> watch_pressure(uv_loop_t* loop, const std::string& program,
+                                                        const PressureTrigger& trigger,
+                                                        std::function<void()> on_fire) override {
+    return PressureWatch::open(loop, path_of(program) + "/memory.pressure",
+                               std::chrono::microseconds(trigger.stall_micros),
+                               std::chrono::microseconds(trigger.window_micros),
+                               std::move(on_fire));
+  }
+
  private:
+  // cpu.max "quota period" and cpu.weight; missing files (no cpu controller in the root) are
+  // a warning for a setting that asks for them.
+  static Result<void> apply_cpu(const std::string& dir, const CpuLimits& cpu, bool any,
+                                Warnings& warnings) {
+    if (any || cpu.quota_micros) {
+      std::string value = (cpu.quota_micros ? std::to_string(*cpu.quota_micros) : "max") + " " +
+                          std::to_string(kCpuPeriodMicros);
+      if (files::exists(dir + "/cpu.max")) {
+        if (auto w = write_file(dir + "/cpu.max", value); !w) return w;
+      } else if (cpu.quota_micros) {
+        warnings.push_back("cpu.max is ignored: the cpu controller is not enabled for " + dir);
+      }
+    }
+    if (any || cpu.weight) {
+      if (files::exists(dir + "/cpu.weight")) {
+        if (auto w = write_file(dir + "/cpu.weight", std::to_string(cpu.weight.value_or(100))); !w)
+          return w;
+      } else if (cpu.weight) {
+        warnings.push_back("cpu.weight is ignored: the cpu controller is not enabled for " + dir);
+      }
+    }
+    return success();
+  }
+
+  // io.weight ("default N") and io.max, one line per device; a device limited before but no
+  // longer listed is set back to max.
+  static Result<void> apply_io(const std::string& dir, const IoLimits& io, bool any,
+                               Warnings& warnings) {
+    if (any || io.weight) {
+      if (files::exists(dir + "/io.weight")) {
+        if (auto w = write_file(dir + "/io.weight",
+                                "default " + std::to_string(io.weight.value_or(100)));
+            !w)
+          return w;
+      } else if (io.weight) {
+        warnings.push_back(
+            "io.weight is ignored: this kernel has no io.weight (the io controller is not "
+            "enabled, or the kernel lacks io cost control)");
+      }
+    }
+    if (!any && io.devices.empty()) return success();
+    const std::string file = dir + "/io.max";
+    if (!files::exists(file)) {
+      if (!io.devices.empty())
+        warnings.push_back("io.max is ignored: the io controller is not enabled for " + dir);
+      return success();
+    }
+    std::vector<std::string> written;
+    for (const auto& device : io.devices) {
+      if (auto w = write_file(file, io_max_line(device)); !w) return w;
+      written.push_back(std::to_string(device.major) + ":" + std::to_string(device.minor));
+    }
+    if (!any) return success();
+    auto listed = files::read_device_keys(file);
+    if (!listed) return listed.error();
+    for (const auto& key : *listed)
+      if (std::find(written.begin(), written.end(), key) == written.end())
+        if (auto w = write_file(file, key + " rbps=max wbps=max riops=max wiops=max"); !w) return w;
+    return success();
+  }
+
   std::string root_;
   UsageFiles usage_files_{{"memory.current", "memory.peak", "memory.max"}};
 };

@@ -6,6 +6,7 @@
 
 #include <csignal>
 #include <cstring>
+#include <filesystem>
 #include <sstream>
 #include <thread>
 
@@ -23,10 +24,8 @@ void short_pause(int round) {
 }
 }  // namespace
 
-Result<std::uint64_t> read_keyed_counter(const std::string& path, std::string_view key) {
-  auto text = read_file(path);
-  if (!text) return text.error();
-  std::istringstream lines(*text);
+std::optional<std::uint64_t> keyed_value(std::string_view text, std::string_view key) {
+  std::istringstream lines{std::string(text)};
   std::string line;
   while (std::getline(lines, line)) {
     auto words = split_words(line);
@@ -34,7 +33,27 @@ Result<std::uint64_t> read_keyed_counter(const std::string& path, std::string_vi
       if (auto value = parse_u64(words[1])) return *value;
     }
   }
+  return std::nullopt;
+}
+
+Result<std::uint64_t> read_keyed_counter(const std::string& path, std::string_view key) {
+  auto text = read_file(path);
+  if (!text) return text.error();
+  if (auto value = keyed_value(*text, key)) return *value;
   return Error{ENOENT, path + ": no \"" + std::string(key) + "\" line"};
+}
+
+Result<std::vector<std::string>> read_device_keys(const std::string& path) {
+  auto text = read_file(path);
+  if (!text) return text.error();
+  std::vector<std::string> keys;
+  std::istringstream lines(*text);
+  std::string line;
+  while (std::getline(lines, line)) {
+    auto words = split_words(line);
+    if (!words.empty() && words[0].find(':') != std::string::npos) keys.push_back(words[0]);
+  }
+  return keys;
 }
 
 Result<std::uint64_t> read_number(const std::string& path) {
@@ -59,6 +78,18 @@ Result<bool> make_dir(const std::string& path) {
   if (::mkdir(path.c_str(), 0755) == 0) return true;
   if (errno == EEXIST) return false;
   return Error::from_errno(errno, "creating cgroup " + path);
+}
+
+Result<void> make_dirs(const std::string& path, std::vector<std::string>* made) {
+  std::string partial;
+  for (const auto& part : std::filesystem::path(path)) {
+    partial = (std::filesystem::path(partial) / part).string();
+    if (partial == "/" || exists(partial)) continue;
+    auto now = make_dir(partial);
+    if (!now) return now.error();
+    if (*now && made) made->push_back(partial);
+  }
+  return success();
 }
 
 Result<void> remove_dir(const std::string& path, std::chrono::milliseconds patience) {

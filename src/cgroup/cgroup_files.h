@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -13,11 +14,18 @@
 
 namespace climits::cgroup::files {
 
+// The value of `key` in the text of a "key value" per-line file; nullopt if absent.
+std::optional<std::uint64_t> keyed_value(std::string_view text, std::string_view key);
+
 // The value of `key` in a "key value" per-line file (memory.events, memory.oom_control).
 Result<std::uint64_t> read_keyed_counter(const std::string& path, std::string_view key);
 
 // A file holding one number; "max" reads as UINT64_MAX.
 Result<std::uint64_t> read_number(const std::string& path);
+
+// The first word of every line of a per-device file ("8:0 1048576", "8:0 rbps=… wbps=…"):
+// the devices it holds a setting for.
+Result<std::vector<std::string>> read_device_keys(const std::string& path);
 
 // The pids listed in a cgroup.procs file. A 0 (a process outside our pid namespace) is
 // dropped: kill(0, …) would signal our own process group.
@@ -25,6 +33,10 @@ Result<std::vector<pid_t>> read_pids(const std::string& procs_path);
 
 // mkdir that accepts an existing directory: true when it made it now.
 Result<bool> make_dir(const std::string& path);
+
+// mkdir -p inside a cgroup filesystem (each mkdir creates a cgroup). The directories made
+// now are added to `made` (outermost first), when given.
+Result<void> make_dirs(const std::string& path, std::vector<std::string>* made = nullptr);
 
 // rmdir that accepts a missing directory and retries while the kernel still reports the
 // cgroup busy (a killed process can take a moment to leave it).

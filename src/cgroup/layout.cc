@@ -1,6 +1,7 @@
 #include "cgroup/layout.h"
 
 #include <sstream>
+#include <tuple>
 #include <vector>
 
 #include "util/file_io.h"
@@ -130,6 +131,9 @@ Result<Layout> detect_layout_from(std::string_view mountinfo, std::string_view p
   std::vector<Mount> mounts = cgroup_mounts(mountinfo);
   const Mount* v1_memory = nullptr;
   const Mount* v1_pids = nullptr;
+  const Mount* v1_cpu = nullptr;
+  const Mount* v1_cpuacct = nullptr;
+  const Mount* v1_blkio = nullptr;
   const Mount* unified = nullptr;
   for (const auto& mount : mounts) {
     if (mount.fs_type == "cgroup2") {
@@ -138,6 +142,9 @@ Result<Layout> detect_layout_from(std::string_view mountinfo, std::string_view p
       // Controllers may be co-mounted (memory,pids): one hierarchy can serve both.
       if (has_option(mount.super_options, "memory") && v1_memory == nullptr) v1_memory = &mount;
       if (has_option(mount.super_options, "pids") && v1_pids == nullptr) v1_pids = &mount;
+      if (has_option(mount.super_options, "cpu") && v1_cpu == nullptr) v1_cpu = &mount;
+      if (has_option(mount.super_options, "cpuacct") && v1_cpuacct == nullptr) v1_cpuacct = &mount;
+      if (has_option(mount.super_options, "blkio") && v1_blkio == nullptr) v1_blkio = &mount;
     }
   }
   // A controller is bound to one hierarchy at a time: a mounted v1 memory hierarchy means
@@ -154,11 +161,15 @@ Result<Layout> detect_layout_from(std::string_view mountinfo, std::string_view p
     auto memory = make_hierarchy(*v1_memory, *self);
     if (!memory) return memory.error();
     layout.memory = *memory;
-    if (v1_pids != nullptr) {
-      if (auto pids_self = self_path(proc_self_cgroup, "pids")) {
-        auto pids = make_hierarchy(*v1_pids, *pids_self);
-        if (!pids) return pids.error();
-        layout.pids = *pids;
+    for (auto [mount, controller, target] :
+         {std::tuple{v1_pids, "pids", &layout.pids}, std::tuple{v1_cpu, "cpu", &layout.cpu},
+          std::tuple{v1_cpuacct, "cpuacct", &layout.cpuacct},
+          std::tuple{v1_blkio, "blkio", &layout.blkio}}) {
+      if (mount == nullptr) continue;
+      if (auto own = self_path(proc_self_cgroup, controller)) {
+        auto hierarchy = make_hierarchy(*mount, *own);
+        if (!hierarchy) return hierarchy.error();
+        *target = *hierarchy;
       }
     }
     return layout;

@@ -22,6 +22,11 @@ struct Layout {
   Version version = Version::v2;
   Hierarchy memory;               // v2: the unified hierarchy
   std::optional<Hierarchy> pids;  // v1 only: the pids hierarchy, when mounted
+  // v1 only, when mounted (possibly co-mounted: cpu and cpuacct often share one): used by the
+  // programs that set cpu: or io: (docs/cgroups.md).
+  std::optional<Hierarchy> cpu;
+  std::optional<Hierarchy> cpuacct;
+  std::optional<Hierarchy> blkio;
 
   std::string describe() const;  // "cgroup v1 (memory hierarchy at /sys/fs/cgroup/memory)"
 };

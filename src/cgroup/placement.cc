@@ -25,18 +25,8 @@ Error not_writable(const Error& cause, const std::string& root) {
                "cannot use cgroup root " + root + ": " + cause.message + ". " + kHowToFix};
 }
 
-// mkdir -p inside a cgroup filesystem (each mkdir creates a cgroup). The directories made
-// now are added to `made` (outermost first), when given.
 Result<void> make_dirs(const std::string& path, std::vector<std::string>* made = nullptr) {
-  std::string partial;
-  for (const auto& part : std::filesystem::path(path)) {
-    partial = (std::filesystem::path(partial) / part).string();
-    if (partial == "/" || files::exists(partial)) continue;
-    auto now = files::make_dir(partial);
-    if (!now) return now.error();
-    if (*now && made) made->push_back(partial);
-  }
-  return success();
+  return files::make_dirs(path, made);
 }
 
 // Creating and removing a scratch cgroup is the only reliable writability test: access(2)
@@ -92,6 +82,12 @@ Result<void> enable_controllers(const std::string& dir) {
                               "below an empty cgroup, or use cgroup_root: auto"};
     return enabled.error();  // the caller says which root it was for
   }
+  // cpu and io only where offered, each on its own: a failure (the cpu controller refuses
+  // while a realtime process sits in the subtree) costs only the programs that set cpu: or
+  // io:, which are then warned that their files are missing.
+  for (const char* extra : {"cpu", "io"})
+    if (lists_controller(dir, extra))
+      (void)write_file(dir + "/cgroup.subtree_control", std::string("+") + extra);
   return success();
 }
 
@@ -204,7 +200,15 @@ Result<std::unique_ptr<Backend>> open_backend(const Layout& layout, const std::s
   }
   auto lock = lock_root(memory_root);
   if (!lock) return lock.error();
-  std::unique_ptr<Backend> backend = make_v1_backend(memory_root, pids_root, *lock);
+  // Not probed here: most configurations set no cpu: or io:, and those hierarchies are then
+  // never touched (the backend makes these roots when a program first needs them).
+  auto mirror = [&](const std::optional<Hierarchy>& hierarchy) -> std::optional<std::string> {
+    if (!hierarchy) return std::nullopt;
+    return hierarchy->mount + memory_root.substr(layout.memory.mount.size());
+  };
+  V1OptionalRoots optional_roots{mirror(layout.cpu), mirror(layout.cpuacct), mirror(layout.blkio)};
+  std::unique_ptr<Backend> backend =
+      make_v1_backend(memory_root, pids_root, std::move(optional_roots), *lock);
   if (cgroup_root != "auto") {
     if (!memory_made.empty()) backend->record_created_root(std::move(memory_made));
     if (!pids_made.empty()) backend->record_created_root(std::move(pids_made));

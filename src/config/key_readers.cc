@@ -1,6 +1,11 @@
 #include "config/key_readers.h"
 
 #include <grp.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <algorithm>
 #include <filesystem>
@@ -18,7 +23,11 @@ namespace fs = std::filesystem;
 // Smallest unit-less byte count accepted for memory limits and log sizes: anything below one
 // page is almost certainly a forgotten unit ("max: 60" meaning 60M).
 constexpr std::uint64_t kMinPlainBytes = 4096;
-constexpr std::int64_t kPidMaxLimit = 4194304;   // PID_MAX_LIMIT on 64-bit Linux
+constexpr std::int64_t kPidMaxLimit = 4194304;    // PID_MAX_LIMIT on 64-bit Linux
+constexpr std::int64_t kMaxWeight = 10000;        // cpu.weight and io.weight (cgroup v2)
+constexpr std::uint64_t kMaxCpuPercent = 100000;  // cpu.max: 1000 CPUs
+constexpr Duration kMinPressureWindow{500};       // the kernel's bounds for a PSI trigger
+constexpr Duration kMaxPressureWindow{10000};
 constexpr std::size_t kUnixSocketPathMax = 107;  // sizeof(sockaddr_un::sun_path) - 1
 
 std::string resolve(const std::string& base_dir, const std::string& path) {
@@ -81,6 +90,8 @@ class ProgramReader {
             {"autostart", [&](const Located& v) { assign(p.autostart, r_.boolean(v)); }},
             {"memory", [&](const Located& v) { read_memory(v, p.memory); }},
             {"pids_max", [&](const Located& v) { read_pids_max(v, p); }},
+            {"cpu", [&](const Located& v) { read_cpu(v, p.cpu); }},
+            {"io", [&](const Located& v) { read_io(v, p.io); }},
             {"restart", [&](const Located& v) { read_restart(v, p.restart); }},
             {"start",
              [&](const Located& v) {
@@ -208,6 +219,7 @@ class ProgramReader {
              [&](const Located& s) {
                if (auto group = r_.boolean(s); group && *group) group_true.emplace(s);
              }},
+            {"pressure", [&](const Located& s) { read_pressure(s, m); }},
         });
     // The first release's key: `oom_group: true` is `oom_policy: kill` (false changes nothing).
     if (!group_true) return;
@@ -216,6 +228,69 @@ class ProgramReader {
                                 oom_policy_name(m.oom_policy) + " (keep one of the two)");
     else
       m.oom_policy = OomPolicy::kill;
+  }
+
+  // {threshold: 20%, window: 10s}: both required, in the kernel's bounds for a PSI trigger.
+  void read_pressure(const Located& v, MemorySettings& m) {
+    std::optional<int> threshold;
+    std::optional<Duration> window;
+    bool threshold_given = false, window_given = false;
+    bool read = r_.read_mapping(
+        v, {
+               {"threshold",
+                [&](const Located& s) {
+                  threshold_given = true;
+                  threshold = read_percent(s);
+                }},
+               {"window",
+                [&](const Located& s) {
+                  window_given = true;
+                  auto d = r_.duration(s);
+                  if (!d) return;
+                  if (*d < kMinPressureWindow || *d > kMaxPressureWindow) {
+                    r_.error(s, format_duration(*d) +
+                                    " is out of range (the kernel takes a window from 500ms "
+                                    "to 10s)");
+                    return;
+                  }
+                  window = *d;
+                }},
+           });
+    if (!read) return;
+    for (auto [given, key] :
+         {std::pair{threshold_given, "threshold"}, std::pair{window_given, "window"}})
+      if (!given)
+        r_.error(v, std::string("missing required key \"") + key +
+                        "\" (use e.g. {threshold: 20%, window: 10s})");
+    if (threshold && window) m.pressure = PressureSettings{*threshold, *window};
+  }
+
+  // A whole per cent from 1% to 100%.
+  std::optional<int> read_percent(const Located& s) {
+    const std::string range = "a share from 1% to 100%, such as 20%";
+    if (!s.node.IsScalar() || s.node.Scalar().empty()) {
+      r_.error(s, s.node.IsNull() || s.node.IsScalar()
+                      ? "has no value (use " + range + ")"
+                      : "expected " + range + ", found " + describe_node(s.node));
+      return std::nullopt;
+    }
+    const std::string& text = s.node.Scalar();
+    std::string_view digits = text;
+    bool percent = digits.ends_with('%');
+    if (percent) digits.remove_suffix(1);
+    auto value = percent && !digits.empty() && digits.size() <= 3 &&
+                         digits.find_first_not_of("0123456789") == std::string_view::npos
+                     ? parse_u64(digits)
+                     : std::nullopt;
+    if (!value) {
+      r_.error(s, quote(text) + " is not a share (use " + range + ")");
+      return std::nullopt;
+    }
+    if (*value < 1 || *value > 100) {
+      r_.error(s, text + " is out of range (use " + range + ")");
+      return std::nullopt;
+    }
+    return static_cast<int>(*value);
   }
 
   void read_pids_max(const Located& v, Program& p) {
@@ -248,6 +323,173 @@ class ProgramReader {
       return;
     }
     p.pids_max = *n;
+  }
+
+  void read_cpu(const Located& v, CpuSettings& cpu) {
+    r_.read_mapping(
+        v,
+        {
+            {"max", [&](const Located& s) { read_cpu_max(s, cpu); }},
+            {"weight", [&](const Located& s) { assign(cpu.weight, r_.integer(s, 1, kMaxWeight)); }},
+        });
+  }
+
+  // A share of one CPU in per cent, with at most three decimals ("150%", "12.5%"), or max.
+  void read_cpu_max(const Located& v, CpuSettings& cpu) {
+    const std::string range =
+        "a share of one CPU from 1% to " + std::to_string(kMaxCpuPercent) + "%, such as 150%";
+    if (!v.node.IsScalar() || v.node.Scalar().empty()) {
+      r_.error(v, v.node.IsNull() || v.node.IsScalar()
+                      ? "has no value (use " + range + ", or max)"
+                      : "expected " + range + ", or max, found " + describe_node(v.node));
+      return;
+    }
+    const std::string& text = v.node.Scalar();
+    if (text == "max") {
+      cpu.max_quota_micros.reset();
+      return;
+    }
+    std::string_view number = text;
+    bool percent = number.ends_with('%');
+    if (percent) number.remove_suffix(1);
+    std::size_t dot = number.find('.');
+    std::string_view whole = number.substr(0, dot);
+    std::string_view fraction = dot == std::string_view::npos ? "" : number.substr(dot + 1);
+    auto digits = [](std::string_view t) {
+      return t.find_first_not_of("0123456789") == std::string_view::npos;
+    };
+    bool parsed = !whole.empty() && whole.size() <= 7 && digits(whole) && digits(fraction) &&
+                  (dot == std::string_view::npos || !fraction.empty());
+    if (!parsed || !percent) {
+      r_.error(v, quote(text) + " is not a CPU share (use " + range + ", or max)");
+      return;
+    }
+    if (fraction.size() > 3) {
+      r_.error(v, quote(text) +
+                      " has more than three decimals (the kernel counts CPU time in "
+                      "microseconds per 100 ms: use e.g. 12.5%)");
+      return;
+    }
+    std::uint64_t micros = *parse_u64(whole) * 1000;
+    std::string thousandths(fraction);
+    thousandths.resize(3, '0');
+    micros += *parse_u64(thousandths);
+    if (micros < 1000 || micros > kMaxCpuPercent * 1000) {
+      r_.error(v, text + " is out of range (use " + range + ")");
+      return;
+    }
+    cpu.max_quota_micros = micros;
+  }
+
+  void read_io(const Located& v, IoSettings& io) {
+    r_.read_mapping(
+        v,
+        {
+            {"weight", [&](const Located& s) { assign(io.weight, r_.integer(s, 1, kMaxWeight)); }},
+            {"max", [&](const Located& s) { read_io_max(s, io); }},
+        });
+  }
+
+  // io.max: a list of {device, read_bps, write_bps, read_iops, write_iops}. It replaces an
+  // inherited list whole.
+  void read_io_max(const Located& v, IoSettings& io) {
+    if (!v.node.IsSequence()) {
+      r_.error(v, "expected a list of {device: /dev/vda, read_bps: 50M, ...}, found " +
+                      describe_node(v.node));
+      return;
+    }
+    std::vector<IoDeviceMax> devices;
+    std::size_t index = 0;
+    for (const auto& item : v.node) {
+      Located entry{item, item.Mark(), v.path + "[" + std::to_string(index++) + "]", item.Mark()};
+      IoDeviceMax device;
+      std::optional<Located> device_at;
+      bool any_limit = false;
+      auto count = [&](const Located& s, std::optional<std::uint64_t>& target) {
+        any_limit = true;
+        if (s.node.IsScalar() && s.node.Scalar() == "max") {
+          target.reset();
+          return;
+        }
+        assign(target, r_.integer(s, 1, INT64_MAX));
+      };
+      auto rate = [&](const Located& s, ByteLimit& target) {
+        any_limit = true;
+        if (auto size = r_.size(s, 1)) target = *size;
+      };
+      if (!r_.read_mapping(
+              entry, {
+                         {"device", [&](const Located& s) { device_at = s; }},
+                         {"read_bps", [&](const Located& s) { rate(s, device.read_bps); }},
+                         {"write_bps", [&](const Located& s) { rate(s, device.write_bps); }},
+                         {"read_iops", [&](const Located& s) { count(s, device.read_iops); }},
+                         {"write_iops", [&](const Located& s) { count(s, device.write_iops); }},
+                     }))
+        continue;
+      if (!device_at) {
+        r_.error(entry, "missing required key \"device\" (the block device, such as /dev/vda)");
+        continue;
+      }
+      if (!resolve_block_device(*device_at, device)) continue;
+      if (!any_limit) {
+        r_.error(entry, "names no limit for " + device.device +
+                            " (give read_bps, write_bps, read_iops or write_iops)");
+        continue;
+      }
+      auto same = std::find_if(devices.begin(), devices.end(), [&](const IoDeviceMax& other) {
+        return other.major == device.major && other.minor == device.minor;
+      });
+      if (same != devices.end()) {
+        r_.error(*device_at, quote(device.device) + " is the same device as " +
+                                 quote(same->device) + " (" + std::to_string(device.major) + ":" +
+                                 std::to_string(device.minor) +
+                                 "), listed before: give each device one entry");
+        continue;
+      }
+      devices.push_back(std::move(device));
+    }
+    io.max = std::move(devices);
+  }
+
+  // The device's numbers, from the file system when the configuration is loaded: --check
+  // catches a path that is not a block device before anything runs.
+  bool resolve_block_device(const Located& s, IoDeviceMax& device) {
+    auto path = r_.string(s, "/dev/vda");
+    if (!path) return false;
+    if (path->empty() || path->front() != '/') {
+      r_.error(s, quote(*path) + " is not an absolute path (name a block device such as /dev/vda)");
+      return false;
+    }
+    struct stat info {};
+    if (::stat(path->c_str(), &info) != 0) {
+      r_.error(s, *path + ": " + std::strerror(errno) + " (name a block device such as /dev/vda)");
+      return false;
+    }
+    if (!S_ISBLK(info.st_mode)) {
+      r_.error(s, *path + " is not a block device (" + file_kind(info.st_mode) +
+                      "); name a disk such as /dev/vda");
+      return false;
+    }
+    device.device = *path;
+    device.major = major(info.st_rdev);
+    device.minor = minor(info.st_rdev);
+    std::string numbers = std::to_string(device.major) + ":" + std::to_string(device.minor);
+    // The kernel throttles whole disks only; a partition's numbers are refused at the write.
+    if (fs::exists("/sys/dev/block/" + numbers + "/partition")) {
+      r_.error(s, *path + " (" + numbers +
+                      ") is a partition: IO limits apply to whole disks (name the disk it is on)");
+      return false;
+    }
+    return true;
+  }
+
+  static std::string file_kind(mode_t mode) {
+    if (S_ISCHR(mode)) return "a character device";
+    if (S_ISDIR(mode)) return "a directory";
+    if (S_ISREG(mode)) return "a regular file";
+    if (S_ISFIFO(mode)) return "a FIFO";
+    if (S_ISSOCK(mode)) return "a socket";
+    return "not a device";
   }
 
   void read_restart(const Located& v, RestartSettings& rs) {

@@ -22,13 +22,54 @@ using ByteLimit = std::optional<std::uint64_t>;
 // whole cgroup. Under stop and kill, the run's exit is classified an OOM kill, whatever its status.
 enum class OomPolicy { continue_, stop, kill };
 
+// `memory.pressure` (cgroup v2): warn when some tasks of the cgroup were stalled on memory for
+// more than `threshold_percent` of `window` (a PSI trigger, docs/configuration.md).
+struct PressureSettings {
+  int threshold_percent = 0;  // 1…100
+  Duration window{0};         // 500ms…10s
+  bool operator==(const PressureSettings&) const = default;
+};
+
 struct MemorySettings {
   ByteLimit max;
   ByteLimit high;
   ByteLimit swap_max;
   std::optional<int> swappiness;           // cgroup v1 only; absent = inherit the parent's
   OomPolicy oom_policy = OomPolicy::stop;  // `oom_group: true` in the file is `kill`
+  std::optional<PressureSettings> pressure;
   bool operator==(const MemorySettings&) const = default;
+};
+
+// `cpu:` (docs/configuration.md). Unset fields leave the kernel's default (no limit, weight 100).
+struct CpuSettings {
+  // CPU time per period of kCpuPeriodMicros, in microseconds: `max: 150%` is 150000 (1.5 CPUs).
+  // nullopt (or `max`): no limit.
+  std::optional<std::uint64_t> max_quota_micros;
+  std::optional<int> weight;  // 1…10000; 100 is the kernel's default
+  bool set() const { return max_quota_micros || weight; }
+  bool operator==(const CpuSettings&) const = default;
+};
+inline constexpr std::uint64_t kCpuPeriodMicros = 100000;
+
+// One entry of `io.max`: a block device, resolved to its numbers when the file is loaded, and
+// its throttles (nullopt: none).
+struct IoDeviceMax {
+  std::string device;  // as written: /dev/vda
+  unsigned major = 0;
+  unsigned minor = 0;
+  ByteLimit read_bps;
+  ByteLimit write_bps;
+  std::optional<std::uint64_t> read_iops;
+  std::optional<std::uint64_t> write_iops;
+  bool operator==(const IoDeviceMax&) const = default;
+};
+
+// `io:` (docs/configuration.md).
+struct IoSettings {
+  std::optional<int> weight;  // 1…10000; cgroup v1 clamps it to 10…1000
+  std::vector<IoDeviceMax> max;
+  bool set() const { return weight || !max.empty(); }
+  bool operator==(const IoSettings&) const = default;
 };
 
 enum class RestartPolicy { always, on_failure, on_oom, never };
@@ -121,6 +162,8 @@ struct Program {
   bool autostart = true;
   MemorySettings memory;
   ByteLimit pids_max;
+  CpuSettings cpu;
+  IoSettings io;
   RestartSettings restart;
   Duration start_settle{1000};
   StopSettings stop;

@@ -4,6 +4,7 @@
 #include <array>
 #include <cstdint>
 #include <cstdio>
+#include <string_view>
 #include <vector>
 
 #include "control/table.h"
@@ -102,6 +103,33 @@ void memory_group(std::string& out, const Json& program) {
   line(out, "limit", number(field(program, "memory_max_bytes"), "none", true));
 }
 
+void cpu_group(std::string& out, const Json& program) {
+  auto seconds = [](const Json& value) {
+    if (!value.is_number()) return std::string("-");
+    char text[32];
+    std::snprintf(text, sizeof text, "%.2f s", value.get<double>());
+    return std::string(text);
+  };
+  out += "\ncpu\n";
+  line(out, "time", seconds(field(program, "cpu_seconds")));
+  line(out, "throttled", seconds(field(program, "cpu_throttled_seconds")));
+}
+
+// "254:0 read_bps=50 MiB write_iops=500; …", or "none".
+std::string io_max_text(const Json& devices) {
+  if (!devices.is_array()) return "-";
+  std::string all;
+  for (const auto& device : devices) {
+    std::string entry = text(field(device, "device"));
+    for (const char* key : {"read_bps", "write_bps", "read_iops", "write_iops"})
+      if (const Json& v = field(device, key); v.is_number())
+        entry +=
+            std::string(" ") + key + "=" + number(v, "max", std::string_view(key).ends_with("bps"));
+    all += (all.empty() ? "" : "; ") + entry;
+  }
+  return all.empty() ? "none" : all;
+}
+
 // Each limit as the configuration names it, the desired value beside the applied one.
 void limits_group(std::string& out, const Json& program) {
   const Json& limits = field(program, "limits");
@@ -110,7 +138,7 @@ void limits_group(std::string& out, const Json& program) {
   struct Row {
     const char* key;
     const char* field;
-    enum { bytes, count, swappiness, flag } kind;
+    enum { bytes, count, swappiness, flag, percent, weight, devices } kind;
   };
   constexpr Row kRows[] = {
       {"memory.max", "memory_max_bytes", Row::bytes},
@@ -119,6 +147,10 @@ void limits_group(std::string& out, const Json& program) {
       {"memory.swappiness", "memory_swappiness", Row::swappiness},
       {"memory.oom_group", "memory_oom_group", Row::flag},
       {"pids_max", "pids_max", Row::count},
+      {"cpu.max", "cpu_max_percent", Row::percent},
+      {"cpu.weight", "cpu_weight", Row::weight},
+      {"io.weight", "io_weight", Row::weight},
+      {"io.max", "io_max", Row::devices},
   };
   auto value = [](const Json& limits, const Row& row) -> std::string {
     if (limits.is_null()) return "-";  // nothing applied yet
@@ -132,6 +164,16 @@ void limits_group(std::string& out, const Json& program) {
         return number(v, "inherited", false);
       case Row::flag:
         return v.is_boolean() ? (v.get<bool>() ? "true" : "false") : "?";
+      case Row::percent: {
+        if (!v.is_number()) return "max";
+        char text[32];
+        std::snprintf(text, sizeof text, "%g%%", v.get<double>());
+        return text;
+      }
+      case Row::weight:
+        return number(v, "default", false);
+      case Row::devices:
+        return io_max_text(v);
     }
     return "?";
   };
@@ -200,6 +242,7 @@ std::string format_detail_view(const Json& program, std::chrono::system_clock::t
   std::string out;
   program_group(out, program, now);
   memory_group(out, program);
+  cpu_group(out, program);
   limits_group(out, program);
   output_group(out, program);
   history_group(out, program, now);

@@ -282,6 +282,13 @@ Json status_json(const supervisor::ProgramStatus& status) {
   program["limits_pending"] = status.limits_pending ? Json(*status.limits_pending) : Json(nullptr);
   program["last_oom_at"] =
       status.last_oom_at ? Json(iso8601_utc(*status.last_oom_at)) : Json(nullptr);
+  // Microseconds are as precise as the kernel's counters (cpu.stat).
+  auto seconds = [](const std::optional<double>& value) {
+    return value ? Json(std::round(*value * 1e6) / 1e6) : Json(nullptr);
+  };
+  program["cpu_seconds"] = seconds(status.cpu_seconds);
+  program["cpu_throttled_seconds"] = seconds(status.cpu_throttled_seconds);
+  program["pressure_events"] = status.pressure_events;
   program["waiting_for"] =
       status.state == supervisor::State::waiting ? Json(status.waiting_for) : Json(nullptr);
   return program;
@@ -440,6 +447,10 @@ Json event_fields(const supervisor::StateChanged& change) {
 
 Json event_fields(const supervisor::OomKilled& kill) {
   return Json{{"event", "oom"}, {"name", kill.name}, {"kills", kill.added}, {"total", kill.total}};
+}
+
+Json event_fields(const supervisor::MemoryPressure& pressure) {
+  return Json{{"event", "pressure"}, {"name", pressure.name}, {"total", pressure.total}};
 }
 
 Json event_fields(const supervisor::Reloaded& reload) {

@@ -10,6 +10,20 @@ Json optional_number(const std::optional<std::uint64_t>& value) {
   return value ? Json(*value) : Json(nullptr);
 }
 
+// One object per device: {"device": "254:0", "read_bps": 52428800, "write_iops": null, …}.
+Json io_max_json(const std::vector<cgroup::IoDeviceLimits>& devices) {
+  Json list = Json::array();
+  for (const auto& device : devices)
+    list.push_back(Json{
+        {"device", std::to_string(device.major) + ":" + std::to_string(device.minor)},
+        {"read_bps", optional_number(device.read_bps)},
+        {"write_bps", optional_number(device.write_bps)},
+        {"read_iops", optional_number(device.read_iops)},
+        {"write_iops", optional_number(device.write_iops)},
+    });
+  return list;
+}
+
 // Named as in the status object (memory_max_bytes) and the configuration (pids_max).
 Json limits_json(const cgroup::Limits& limits) {
   return Json{
@@ -20,6 +34,12 @@ Json limits_json(const cgroup::Limits& limits) {
        limits.memory.swappiness ? Json(*limits.memory.swappiness) : Json(nullptr)},
       {"memory_oom_group", limits.memory.oom_group},
       {"pids_max", optional_number(limits.pids_max)},
+      {"cpu_max_percent", limits.cpu.quota_micros
+                              ? Json(static_cast<double>(*limits.cpu.quota_micros) / 1000.0)
+                              : Json(nullptr)},
+      {"cpu_weight", limits.cpu.weight ? Json(*limits.cpu.weight) : Json(nullptr)},
+      {"io_weight", limits.io.weight ? Json(*limits.io.weight) : Json(nullptr)},
+      {"io_max", io_max_json(limits.io.devices)},
   };
 }
 

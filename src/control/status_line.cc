@@ -104,6 +104,17 @@ void write_program(LineWriter& line, const supervisor::ProgramStatus& status) {
   line.key("last_oom_at");
   line.optional(status.last_oom_at,
                 [&](std::chrono::system_clock::time_point at) { line.string(iso8601_utc(at)); });
+  // Doubles are printed by the library, as status_json rounds them.
+  auto seconds = [&](double value) { line.raw(to_line(Json(std::round(value * 1e6) / 1e6))); };
+  line.raw(",");
+  line.key("cpu_seconds");
+  line.optional(status.cpu_seconds, seconds);
+  line.raw(",");
+  line.key("cpu_throttled_seconds");
+  line.optional(status.cpu_throttled_seconds, seconds);
+  line.raw(",");
+  line.key("pressure_events");
+  line.integer(status.pressure_events);
   line.raw(",");
   line.key("waiting_for");
   if (status.state != supervisor::State::waiting) {

@@ -31,6 +31,9 @@ std::string event_text(const Json& event) {
            (kills == "1" ? " process (" : " processes (") + number_field(event, "total") +
            " in all)";
   }
+  if (kind == "pressure")
+    return line + text_field(event, "name") + " memory pressure (" + number_field(event, "total") +
+           " in all)";
   if (kind == "reload") {
     if (!event.contains("summary")) return line + "reload refused: " + text_field(event, "error");
     line += "reload: " + text_field(event, "summary");

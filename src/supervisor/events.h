@@ -1,8 +1,8 @@
 #pragma once
 // What happens to the programs, as it happens, for whoever listens (the control socket's
 // `events` streams). The runners and the manager publish; listeners subscribe. Plain data:
-// the words and the JSON are the listener's (control/protocol.h). Health and pressure events
-// join the variant as their features land. Publishers check has_listeners() first, so that
+// the words and the JSON are the listener's (control/protocol.h). Health events join the
+// variant when that feature lands. Publishers check has_listeners() first, so that
 // nothing is built while nobody listens.
 #include <chrono>
 #include <cstdint>
@@ -30,6 +30,12 @@ struct OomKilled {
   std::uint64_t total = 0;
 };
 
+// The program's memory.pressure trigger fired (cgroup v2): `total` crossings so far.
+struct MemoryPressure {
+  std::string name;
+  std::uint64_t total = 0;
+};
+
 // A reload that was applied (as far as it went: `result.failed` names the rest).
 struct Reloaded {
   ReloadResult result;
@@ -41,7 +47,7 @@ struct ReloadRefused {
   std::vector<std::string> errors;
 };
 
-using EventBody = std::variant<StateChanged, OomKilled, Reloaded, ReloadRefused>;
+using EventBody = std::variant<StateChanged, OomKilled, MemoryPressure, Reloaded, ReloadRefused>;
 
 struct ManagerEvent {
   std::chrono::system_clock::time_point at;

@@ -111,6 +111,7 @@ Result<void> ProgramRunner::prepare() {
   // v1 warns before the victim is even picked: the earlier the replacement is staged, the
   // likelier its helper has joined the cgroup by the time the victim is gone.
   oom_watcher_->on_warning([this] { post(Event::oom_notice, "OOM warning"); });
+  watch_pressure();
   counters_at_zero_ = *created;
   open_logs();
   return success();
@@ -134,6 +135,8 @@ void ProgramRunner::reopen_logs() {
 // Desired and applied
 
 Result<void> ProgramRunner::apply_limits() {
+  // Not a write the kernel may refuse like a limit: the trigger follows at once.
+  watch_pressure();
   auto wanted = desired_limits(desired_);
   if (applied_ && *applied_ == wanted) {
     limits_pending_.reset();
@@ -151,6 +154,37 @@ Result<void> ProgramRunner::apply_limits() {
   applied_ = wanted;
   limits_pending_.reset();
   return success();
+}
+
+// The PSI trigger follows the configuration: armed, changed or taken away. On v1 there is
+// none to arm (apply() warns of it, like every setting the version lacks).
+void ProgramRunner::watch_pressure() {
+  auto wanted = desired_limits(desired_).memory.pressure;
+  if (wanted == pressure_armed_) return;
+  pressure_watch_.reset();
+  pressure_armed_ = wanted;
+  if (!wanted || context_.backend.version() != cgroup::Version::v2) return;
+  auto watch = context_.backend.watch_pressure(context_.loop, desired_.name, *wanted,
+                                               [this] { on_pressure(); });
+  if (!watch) {
+    spdlog::warn("{}: memory.pressure is not watched: {}", desired_.name, watch.error().message);
+    return;
+  }
+  pressure_watch_ = std::move(*watch);
+}
+
+// The kernel reports a crossing at most once per window: one warning each.
+void ProgramRunner::on_pressure() {
+  ++pressure_events_;
+  // The trigger armed, which is what fired (the configuration may have moved on since).
+  const auto& armed = *pressure_armed_;
+  spdlog::warn(
+      "{}: memory pressure: some of its tasks were stalled on memory for more than {}% "
+      "of {} ({} so far)",
+      desired_.name, armed.stall_micros * 100 / armed.window_micros,
+      config::format_duration(config::Duration(armed.window_micros / 1000)), pressure_events_);
+  if (context_.events && context_.events->has_listeners())
+    context_.events->publish(MemoryPressure{desired_.name, pressure_events_});
 }
 
 Reconfigured ProgramRunner::reconfigure(const config::Program& desired, Parts changed) {
@@ -571,6 +605,8 @@ void ProgramRunner::forget_staged() {
 void ProgramRunner::remove_cgroup(cgroup::Emptier::Done done) {
   cancel_staged();
   oom_watcher_.reset();
+  pressure_watch_.reset();
+  pressure_armed_.reset();
   emptier().remove(std::move(done));
 }
 
@@ -587,8 +623,12 @@ ProgramStatus ProgramRunner::status() const {
     status.memory_peak_bytes = usage->peak;
     status.memory_max_bytes = usage->max;
   }
+  auto cpu = context_.backend.cpu_usage(desired_.name, applied_.value_or(cgroup::Limits{}));
+  status.cpu_seconds = cpu.seconds;
+  status.cpu_throttled_seconds = cpu.throttled_seconds;
   status.restarts = restarts_;
   status.oom_kills = oom_kills_;
+  status.pressure_events = pressure_events_;
   status.last_oom_at = last_oom_at_;
   status.last_exit = last_exit_;
   status.limits_pending = limits_pending_;

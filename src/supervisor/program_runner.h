@@ -139,6 +139,8 @@ class ProgramRunner {
   Timer& stage_timer();
   Timer& oom_log_timer();
   Result<void> apply_limits();
+  void watch_pressure();
+  void on_pressure();
   std::chrono::milliseconds now() const;
   void open_logs();
 
@@ -169,6 +171,10 @@ class ProgramRunner {
   std::chrono::milliseconds backoff_delay_{0};
   Timer timer_;  // settle, backoff or stop timeout: by state
   std::unique_ptr<cgroup::OomWatcher> oom_watcher_;
+  // memory.pressure: the trigger armed (and its watch, none on v1 or when it failed).
+  std::optional<cgroup::PressureTrigger> pressure_armed_;
+  std::unique_ptr<cgroup::PressureWatch> pressure_watch_;
+  std::uint64_t pressure_events_ = 0;
   std::unique_ptr<cgroup::Emptier> emptier_;  // emptier(): made at the first need
 
   // A replacement staged at an OOM kill: its helper has joined the cgroup and waits at its

@@ -19,7 +19,7 @@ auto outputs(const config::Program& p) {
                   p.stderr_output.target, p.stderr_output.automatic, p.stderr_output.path);
 }
 auto limits(const config::Program& p) {
-  return std::tie(p.memory, p.pids_max);
+  return std::tie(p.memory, p.pids_max, p.cpu, p.io);
 }
 auto policy(const config::Program& p) {
   return std::tie(p.autostart, p.restart, p.start_settle, p.stop, p.depends_on);
@@ -34,7 +34,7 @@ auto rotation(const config::Program& p) {
 // here until it is given a part.
 [[maybe_unused]] void every_field_has_a_part(const config::Program& program) {
   [[maybe_unused]] const auto& [name, command, directory, environment, user, group, identity, umask,
-                                autostart, memory, pids_max, restart, start_settle, stop,
+                                autostart, memory, pids_max, cpu, io, restart, start_settle, stop,
                                 stdout_output, stderr_output, depends_on] = program;
   [[maybe_unused]] const auto& [target, automatic, path, max_size, keep] = stdout_output;
 }
@@ -60,10 +60,21 @@ Parts differing_parts(const config::Program& a, const config::Program& b) {
 
 cgroup::Limits desired_limits(const config::Program& program) {
   const config::MemorySettings& memory = program.memory;
-  return cgroup::Limits{
+  cgroup::Limits limits{
       cgroup::MemoryLimits{memory.max, memory.high, memory.swap_max, memory.swappiness,
-                           memory.oom_policy == config::OomPolicy::kill},
-      program.pids_max};
+                           memory.oom_policy == config::OomPolicy::kill, std::nullopt},
+      program.pids_max, cgroup::CpuLimits{program.cpu.max_quota_micros, program.cpu.weight},
+      cgroup::IoLimits{program.io.weight, {}}};
+  if (memory.pressure) {
+    auto window = static_cast<std::uint64_t>(memory.pressure->window.count()) * 1000;
+    limits.memory.pressure = cgroup::PressureTrigger{
+        window * static_cast<std::uint64_t>(memory.pressure->threshold_percent) / 100, window};
+  }
+  for (const auto& device : program.io.max)
+    limits.io.devices.push_back(cgroup::IoDeviceLimits{device.major, device.minor, device.read_bps,
+                                                       device.write_bps, device.read_iops,
+                                                       device.write_iops});
+  return limits;
 }
 
 std::vector<ProgramChange> plan_reload(const config::Config& running, const config::Config& next) {

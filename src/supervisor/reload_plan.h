@@ -4,7 +4,7 @@
 // manager and the runners apply it.
 //   runs     command, directory, environment, user, group, umask  → stop and start again
 //   outputs  where stdout and stderr go                            → stop and start again
-//   limits   memory.*, pids_max                                    → written to the live cgroup
+//   limits   memory.*, pids_max, cpu.*, io.*                       → written to the live cgroup
 //   policy   autostart, restart, start, stop, depends_on           → used from the next event on
 //   rotation output max_size and keep                              → used at the next rotation
 //   added → created, started if autostart;  removed → stopped, cgroup removed

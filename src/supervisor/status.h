@@ -29,6 +29,11 @@ struct ProgramStatus {
   int restarts = 0;
   std::uint64_t oom_kills = 0;
   std::optional<std::chrono::system_clock::time_point> last_oom_at;
+  // CPU time of the cgroup (user + system) and time throttled by cpu.max, where the kernel
+  // reports them (cgroup/backend.h, CpuUsage).
+  std::optional<double> cpu_seconds;
+  std::optional<double> cpu_throttled_seconds;
+  std::uint64_t pressure_events = 0;  // memory.pressure crossings since the manager started
   std::optional<ExitInfo> last_exit;
   // A limit the kernel refused, what and why ("memory.max 128 MiB -> 16 MiB: …"); nullopt
   // when every limit is applied.

@@ -24,14 +24,14 @@ TEST_SUITE("cgroup-common") {
 
   TEST_CASE_FIXTURE(CgroupFixture,
                     "a process that allocates past max is OOM-killed and the "
-                    "event arrives through the loop within 100 ms") {
+                    "event arrives through the loop") {
     std::string name = make_program("oom", memory_limit(32 * MiB));
+    // How soon the report comes is a figure of bench/ (docs/performance.md), not a bound
+    // here: a loaded machine may delay either side.
     std::uint64_t reported_total = 0, reported_added = 0;
-    std::chrono::steady_clock::time_point reported_at;
     auto watcher = backend->watch_oom(&loop, name, [&](std::uint64_t total, std::uint64_t added) {
       reported_total = total;
       reported_added = added;
-      reported_at = std::chrono::steady_clock::now();
     });
     REQUIRE(watcher.ok());
     pid_t pid = spawn_in(backend->entry_files(name, {}), [] { return allocate_and_hold(0); });
@@ -42,8 +42,6 @@ TEST_SUITE("cgroup-common") {
     CHECK(WTERMSIG(exit.status()) == SIGKILL);
     CHECK(reported_total == 1);
     CHECK(reported_added == 1);
-    auto gap = reported_at > exit.when() ? reported_at - exit.when() : exit.when() - reported_at;
-    CHECK(std::chrono::duration_cast<std::chrono::milliseconds>(gap).count() <= 100);
     auto count = backend->oom_kill_count(name);
     REQUIRE(count.ok());
     CHECK(*count == 1);

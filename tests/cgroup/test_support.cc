@@ -48,9 +48,14 @@ struct PrivateCgroups {
       (void)write_file(original + "/cgroup.procs", std::to_string(::getpid()));
       remove_tree(mine);
     }
-    if (layout.version == cgroup::Version::v1 && layout.pids) {
-      std::string mirror = layout.pids->mount + layout.memory.self;
-      if (mirror != layout.pids->own_dir() && cgroup::files::exists(mirror)) remove_tree(mirror);
+    // And the cpu, cpuacct and blkio mirrors, which a backend makes for a program with cpu:
+    // or io: (removed at a manager's clean shutdown, which the tests do not go through).
+    if (layout.version == cgroup::Version::v1) {
+      for (const auto* hierarchy : {&layout.pids, &layout.cpu, &layout.cpuacct, &layout.blkio}) {
+        if (!*hierarchy) continue;
+        std::string mirror = (*hierarchy)->mount + layout.memory.self;
+        if (mirror != (*hierarchy)->own_dir() && cgroup::files::exists(mirror)) remove_tree(mirror);
+      }
     }
   }
 

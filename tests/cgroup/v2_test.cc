@@ -1,5 +1,7 @@
 // cgroup v2 specifics, run inside the VM (tests/vm): knobs, the supervisor leaf, swap with
 // zram, memory.oom.group, cgroup.kill, and the kernel's answer to a limit below usage.
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -177,4 +179,89 @@ TEST_SUITE("cgroup-v2") {
     CHECK(text_of(knob(name, "memory.max")) == std::to_string(16 * MiB));
   }
 
+}  // TEST_SUITE
+
+// cpu: and io: (docs/cgroups.md §3). The VM's root passes cpu and io down (guest-init.sh), as
+// systemd does for a delegated service.
+TEST_SUITE("cgroup-v2") {
+  TEST_CASE_FIXTURE(CgroupFixture, "cpu and io land in the v2 knobs, exactly, and go back") {
+    std::string root = private_layout().memory.own_dir();
+    std::string enabled = text_of(root + "/cgroup.subtree_control");
+    REQUIRE_MESSAGE(enabled.find("cpu") != std::string::npos, enabled);
+    REQUIRE_MESSAGE(enabled.find("io") != std::string::npos, enabled);
+    // A whole disk of the guest (its zram swap device at least).
+    std::string disk;
+    for (const char* path : {"/dev/vda", "/dev/zram0", "/dev/loop0"}) {
+      struct stat info {};
+      if (::stat(path, &info) == 0 && S_ISBLK(info.st_mode)) {
+        disk = std::to_string(major(info.st_rdev)) + ":" + std::to_string(minor(info.st_rdev));
+        break;
+      }
+    }
+    REQUIRE_MESSAGE(!disk.empty(), "no block device in the VM");
+    cgroup::Limits limits;
+    limits.cpu.quota_micros = 150000;
+    limits.cpu.weight = 200;
+    limits.io.weight = 300;
+    cgroup::IoDeviceLimits device;
+    device.major = static_cast<unsigned>(std::stoul(disk.substr(0, disk.find(':'))));
+    device.minor = static_cast<unsigned>(std::stoul(disk.substr(disk.find(':') + 1)));
+    device.read_bps = 1 * MiB;
+    device.write_iops = 100;
+    limits.io.devices.push_back(device);
+    std::string name = unique_name("cpuio");
+    REQUIRE(backend->create(name, limits).ok());
+    created.push_back(name);
+    auto applied = backend->apply(name, limits, Holds::kernel_defaults);
+    REQUIRE_MESSAGE(applied.ok(), (applied.ok() ? "" : applied.error().message));
+    CHECK(text_of(knob(name, "cpu.max")) == "150000 100000");
+    CHECK(text_of(knob(name, "cpu.weight")) == "200");
+    CHECK(text_of(knob(name, "io.max")) == disk + " rbps=1048576 wbps=max riops=max wiops=100");
+    // io.weight comes with io cost control: written where the kernel has it, a warning where not.
+    if (cgroup::files::exists(knob(name, "io.weight"))) {
+      CHECK(text_of(knob(name, "io.weight")) == "default 300");
+      CHECK(applied->empty());
+    } else {
+      REQUIRE(applied->size() == 1);
+      CHECK((*applied)[0].find("io.weight is ignored") == 0);
+    }
+    // cpu.stat is there for every cgroup: the CPU time reads (0 before anything ran).
+    CHECK(backend->cpu_usage(name, limits).seconds.has_value());
+    // Taken away on reload: back to the kernel's defaults, the device unthrottled.
+    auto reset = backend->apply(name, cgroup::Limits{}, Holds::anything);
+    REQUIRE_MESSAGE(reset.ok(), (reset.ok() ? "" : reset.error().message));
+    CHECK(text_of(knob(name, "cpu.max")) == "max 100000");
+    CHECK(text_of(knob(name, "cpu.weight")) == "100");
+    CHECK(text_of(knob(name, "io.max")).empty());
+  }
+}  // TEST_SUITE
+
+TEST_SUITE("cgroup-v2") {
+  TEST_CASE_FIXTURE(CgroupFixture,
+                    "memory.pressure: the PSI trigger wakes the loop when the program stalls on "
+                    "memory") {
+    // Far above memory.high without swap: the kernel throttles the allocator, a memory stall.
+    cgroup::Limits limits;
+    limits.memory.high = 8 * MiB;
+    limits.memory.swap_max = 0;
+    limits.memory.pressure = cgroup::PressureTrigger{50000, 500000};  // 10% of 500 ms
+    std::string name = make_program("pressure", limits);
+    int fired = 0;
+    auto watch = backend->watch_pressure(&loop, name, *limits.memory.pressure, [&] { ++fired; });
+    REQUIRE_MESSAGE(watch.ok(), (watch.ok() ? "" : watch.error().message));
+    CHECK(fired == 0);
+    pid_t pid = spawn_in(backend->entry_files(name, limits), [] { return allocate_and_hold(64); });
+    REQUIRE(pid > 0);
+    CHECK(run_loop_until(
+        &loop, [&] { return fired > 0; }, 120s));
+    ::kill(pid, SIGKILL);
+    wait_exit(pid);
+    // The cgroup removed under the watch: the kernel's wake-up then is no crossing.
+    int before = fired;
+    REQUIRE(backend->remove(name).ok());
+    created.clear();
+    run_loop_until(
+        &loop, [] { return false; }, 200ms);
+    CHECK(fired == before);
+  }
 }  // TEST_SUITE

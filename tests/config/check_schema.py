@@ -118,6 +118,15 @@ NUMBER_CASES = {  # key in restart.backoff: cases
     "jitter": ["0", "1", "0.5", ".5", "1.5", "-0.1", '"0.1"'],
 }
 INTEGER_CASES = ["0", "100", "101", "-1", '"5"', "1.5", "5.0", "~", "0x10", "+5"]  # memory.swappiness
+CPU_SHARE_CASES = ["150%", "50%", "1%", "12.5%", "0.125%", "99999.999%", "100000%", "100000.0%",
+                   "100000.5%", "100001%", "0%", "0.5%", "0050%", '"0000050%"', '"00000050%"',
+                   "1.%", ".5%", "12.3456%", "150", "1.5", "-5%", "max", '"max"', "MAX", '""',
+                   "~", "[1]", "50 %", "5e1%"]
+PERCENT_CASES = ["20%", "1%", "100%", "0%", "101%", "020%", "0100%", "20", "5 %", '"20%"', "~",
+                 "2.5%"]
+PRESSURE_WINDOW_CASES = ["500ms", "499ms", "10s", "11s", "10000ms", "10001ms", "1s", "0s", "0",
+                         "1m", "600ms", '"2s"', "~"]
+WEIGHT_CASES = ["1", "100", "10000", "10001", "0", "-1", '"100"', "1.5", "~", "max"]
 CGROUP_ROOT_CASES = ["auto", "/sys/fs/cgroup/x", "/", "/a/..b", "/a/b..", "/a/./b",
                      "relative", '""', "/..", "/a/..", "/a/../b", "auto/x", "./x", "Auto"]
 
@@ -173,6 +182,13 @@ def value_languages():
         ("pids_max", PIDS_CASES, line("pids_max: {v}")),
         ("command", COMMAND_CASES, lambda i, v: f"  s{i}: {{command: {v}}}"),
         ("whole number", INTEGER_CASES, line("memory: {{swappiness: {v}}}")),
+        ("cpu share", CPU_SHARE_CASES, line("cpu: {{max: {v}}}")),
+        ("weight (cpu)", WEIGHT_CASES, line("cpu: {{weight: {v}}}")),
+        ("weight (io)", WEIGHT_CASES, line("io: {{weight: {v}}}")),
+        ("pressure threshold", PERCENT_CASES,
+         line("memory: {{pressure: {{threshold: {v}, window: 1s}}}}")),
+        ("pressure window", PRESSURE_WINDOW_CASES,
+         line("memory: {{pressure: {{threshold: 20%, window: {v}}}}}")),
     ]
     for key, cases in NUMBER_CASES.items():
         languages.append((f"number ({key})", cases, line("restart: {{backoff: {{%s: {v}}}}}" % key)))

@@ -141,7 +141,16 @@ TEST_CASE("status JSON: the documented field names and types, in order") {
   CHECK(keys == std::vector<std::string>{"name", "state", "pid", "uptime_seconds", "memory_bytes",
                                          "memory_peak_bytes", "memory_max_bytes", "restarts",
                                          "oom_kills", "last_exit", "cgroup", "limits_pending",
-                                         "last_oom_at", "waiting_for"});
+                                         "last_oom_at", "cpu_seconds", "cpu_throttled_seconds",
+                                         "pressure_events", "waiting_for"});
+  CHECK(program["pressure_events"] == 0);
+  // Absent where the kernel does not report them (v1: programs without cpu:).
+  CHECK(program["cpu_seconds"].is_null());
+  CHECK(program["cpu_throttled_seconds"].is_null());
+  status.cpu_seconds = 1.5;
+  status.cpu_throttled_seconds = 0.25;
+  CHECK(status_json(status)["cpu_seconds"] == 1.5);
+  CHECK(status_json(status)["cpu_throttled_seconds"] == 0.25);
   CHECK(program["limits_pending"].is_null());
   status.limits_pending = "memory.max 128 MiB -> 16 MiB: refused";
   CHECK(status_json(status)["limits_pending"] == "memory.max 128 MiB -> 16 MiB: refused");
@@ -196,6 +205,10 @@ TEST_CASE("status line: the bytes of to_line(status_response) for every kind of 
   odd.limits_pending = "memory.max 128 MiB -> 16 MiB: \"refused\"\n";
   odd.last_oom_at = at_epoch_ms(1714566896789);
   odd.last_exit = ExitInfo{ExitKind::oom_killed, 0, SIGKILL, "", at_epoch_ms(1714566896789)};
+  statuses.push_back(odd);
+  odd.cpu_seconds = 12.3456789;
+  odd.cpu_throttled_seconds = 0.0;
+  odd.pressure_events = 7;
   statuses.push_back(odd);
   ProgramStatus waiting = idle;
   waiting.state = State::waiting;

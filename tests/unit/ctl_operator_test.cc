@@ -162,15 +162,35 @@ TEST_CASE("status of one program: the detail JSON") {
   Json program = detail_json(crashed_detail());
   std::vector<std::string> keys;
   for (const auto& item : program.items()) keys.push_back(item.key());
-  CHECK(keys == std::vector<std::string>{
-                    "name", "state", "pid", "uptime_seconds", "memory_bytes", "memory_peak_bytes",
-                    "memory_max_bytes", "restarts", "oom_kills", "last_exit", "cgroup",
-                    "limits_pending", "last_oom_at", "waiting_for", "limits", "output", "history"});
+  CHECK(keys == std::vector<std::string>{"name",
+                                         "state",
+                                         "pid",
+                                         "uptime_seconds",
+                                         "memory_bytes",
+                                         "memory_peak_bytes",
+                                         "memory_max_bytes",
+                                         "restarts",
+                                         "oom_kills",
+                                         "last_exit",
+                                         "cgroup",
+                                         "limits_pending",
+                                         "last_oom_at",
+                                         "cpu_seconds",
+                                         "cpu_throttled_seconds",
+                                         "pressure_events",
+                                         "waiting_for",
+                                         "limits",
+                                         "output",
+                                         "history"});
   CHECK(program["limits"]["desired"]["memory_max_bytes"] == 16u << 20);
   CHECK(program["limits"]["applied"]["memory_max_bytes"] == 64u << 20);
   CHECK(program["limits"]["desired"]["memory_high_bytes"].is_null());
   CHECK(program["limits"]["desired"]["memory_oom_group"] == false);
   CHECK(program["limits"]["desired"]["pids_max"].is_null());
+  CHECK(program["limits"]["desired"]["cpu_max_percent"].is_null());
+  CHECK(program["limits"]["desired"]["cpu_weight"].is_null());
+  CHECK(program["limits"]["desired"]["io_weight"].is_null());
+  CHECK(program["limits"]["desired"]["io_max"] == Json::array());
   CHECK(program["output"]["stdout"] == Json{{"target", "file"},
                                             {"path", "/var/log/climits-manager/crasher.stdout.log"},
                                             {"max_size_bytes", 10u << 20},
@@ -192,6 +212,45 @@ TEST_CASE("status of one program: the detail JSON") {
   CHECK(detail_json(fresh)["history"] == Json::array());
 }
 
+TEST_CASE("cpu and io in the detail: JSON fields and the view's lines") {
+  ProgramDetail detail = crashed_detail();
+  detail.status.cpu_seconds = 12.3456789;
+  detail.status.cpu_throttled_seconds = 0.5;
+  detail.desired_limits.cpu.quota_micros = 12500;
+  detail.desired_limits.cpu.weight = 200;
+  detail.desired_limits.io.weight = 50;
+  climits::cgroup::IoDeviceLimits disk;
+  disk.major = 254;
+  disk.minor = 0;
+  disk.read_bps = 50u << 20;
+  disk.write_iops = 500;
+  detail.desired_limits.io.devices.push_back(disk);
+  Json program = detail_json(detail);
+  CHECK(program["cpu_seconds"] == 12.345679);
+  CHECK(program["cpu_throttled_seconds"] == 0.5);
+  const Json& desired = program["limits"]["desired"];
+  CHECK(desired["cpu_max_percent"] == 12.5);
+  CHECK(desired["cpu_weight"] == 200);
+  CHECK(desired["io_weight"] == 50);
+  CHECK(desired["io_max"] == Json::array({Json{{"device", "254:0"},
+                                               {"read_bps", 50u << 20},
+                                               {"write_bps", nullptr},
+                                               {"read_iops", nullptr},
+                                               {"write_iops", 500}}}));
+  std::string view = format_detail_view(program, at_epoch_ms(63000));
+  CHECK(view.find("cpu\n  time:               12.35 s\n  throttled:          0.50 s\n") !=
+        std::string::npos);
+  // The desired column is as wide as its widest value, the io.max of the disk.
+  CHECK(view.find("  cpu.max:            12.5%                              max\n") !=
+        std::string::npos);
+  CHECK(view.find("  cpu.weight:         200                                default\n") !=
+        std::string::npos);
+  CHECK(view.find("  io.weight:          50                                 default\n") !=
+        std::string::npos);
+  CHECK(view.find("  io.max:             254:0 read_bps=50M write_iops=500  none\n") !=
+        std::string::npos);
+}
+
 TEST_CASE("ctl detail view: grouped key: value lines, limits side by side, the history") {
   std::string view = format_detail_view(detail_json(crashed_detail()), at_epoch_ms(63000));
   CHECK(view ==
@@ -209,6 +268,10 @@ TEST_CASE("ctl detail view: grouped key: value lines, limits side by side, the h
         "  peak:               -\n"
         "  limit:              64M\n"
         "\n"
+        "cpu\n"
+        "  time:               -\n"
+        "  throttled:          -\n"
+        "\n"
         "limits\n"
         "                      desired    applied\n"
         "  memory.max:         16M        64M\n"
@@ -217,6 +280,10 @@ TEST_CASE("ctl detail view: grouped key: value lines, limits side by side, the h
         "  memory.swappiness:  inherited  inherited\n"
         "  memory.oom_group:   false      false\n"
         "  pids_max:           max        max\n"
+        "  cpu.max:            max        max\n"
+        "  cpu.weight:         default    default\n"
+        "  io.weight:          default    default\n"
+        "  io.max:             none       none\n"
         "  pending:            memory.max 64M -> 16M: Device or resource busy\n"
         "\n"
         "output\n"

@@ -173,6 +173,7 @@ class FakeBackend final : public cgroup::Backend {
   Result<cgroup::Warnings> apply(const std::string& program, const cgroup::Limits& limits,
                                  Holds holds) override;
   Result<cgroup::MemoryUsage> usage(const std::string& program) override;
+  cgroup::CpuUsage cpu_usage(const std::string&, const cgroup::Limits&) override { return {}; }
   Result<std::uint64_t> oom_kill_count(const std::string& program) override;
   Result<std::uint64_t> pids_limit_hits(const std::string& program) override;
   Result<std::vector<pid_t>> processes(const std::string& program) override;

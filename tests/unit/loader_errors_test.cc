@@ -134,8 +134,8 @@ TEST_CASE("errors: program names") {
         1);
   CHECK(refused("programs:\n  p:\n") ==
         "t.yaml:2:3: programs.p: expected a mapping with keys such as command, directory, "
-        "environment, user, group, umask, autostart, memory, pids_max, restart, start, stop, "
-        "stdout, stderr, depends_on, found nothing\n");
+        "environment, user, group, umask, autostart, memory, pids_max, cpu, io, restart, start, "
+        "stop, stdout, stderr, depends_on, found nothing\n");
   CHECK(refused("programs: [a]\n") ==
         "t.yaml:1:11: programs: expected a mapping of programs, found a list\n");
 }
@@ -235,7 +235,7 @@ TEST_CASE("errors: oom_policy, and an oom_group that contradicts it") {
 TEST_CASE("errors: wrong shapes and missing values") {
   CHECK(refused("programs:\n  p: {command: x, memory: [60M]}\n") ==
         "t.yaml:2:27: programs.p.memory: expected a mapping with keys such as max, high, "
-        "swap_max, swappiness, oom_policy, oom_group, found a list\n");
+        "swap_max, swappiness, oom_policy, oom_group, pressure, found a list\n");
   CHECK(refused("programs:\n  p: {command: x, directory: {a: b}}\n") ==
         "t.yaml:2:30: programs.p.directory: expected a string such as /opt/app, found a mapping\n");
   CHECK(refused("programs:\n  p: {command: x, autostart: [true]}\n") ==

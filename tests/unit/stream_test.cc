@@ -165,6 +165,10 @@ TEST_CASE("event lines: the documented fields, in order") {
   auto oom = Json::parse(event_line({at, OomKilled{"leaky", 1, 3}}));
   CHECK(oom.dump() ==
         R"({"event":"oom","time":"2023-11-14T22:13:20.123Z","name":"leaky","kills":1,"total":3})");
+  auto pressure = Json::parse(event_line({at, MemoryPressure{"cache", 4}}));
+  CHECK(pressure.dump() ==
+        R"({"event":"pressure","time":"2023-11-14T22:13:20.123Z","name":"cache","total":4})");
+  CHECK(event_text(pressure) == "2023-11-14T22:13:20.123Z cache memory pressure (4 in all)");
   ReloadResult result;
   result.added = {"new"};
   result.unchanged = 2;
