@@ -8,7 +8,7 @@ void Dependencies::index(const std::vector<std::unique_ptr<ProgramRunner>>& runn
   dependents_.clear();
   for (const auto& runner : runners)
     for (const auto& dependency : runner->program().depends_on)
-      dependents_[dependency.name].push_back({runner.get(), &dependency});
+      dependents_[dependency.name].push_back({runner.get(), dependency});
 }
 
 bool Dependencies::holds(const config::Dependency& dependency, const ProgramRunner& runner) {

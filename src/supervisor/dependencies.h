@@ -27,10 +27,11 @@ class Dependencies {
   // The dependencies of `program` that do not hold, by name (status' waiting_for).
   std::vector<std::string> unmet(const config::Program& program) const;
 
-  // A dependent of a program: who, and on which terms.
+  // A dependent of a program: who, and on which terms (a copy: a reload replaces the
+  // runner's configuration before the index is rebuilt, and transitions happen meanwhile).
   struct Dependent {
     ProgramRunner* runner;
-    const config::Dependency* terms;
+    config::Dependency terms;
   };
   // The programs that name `name` in their depends_on.
   const std::vector<Dependent>& dependents_of(const std::string& name) const;

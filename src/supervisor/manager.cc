@@ -135,7 +135,7 @@ std::vector<ProgramRunner*> Manager::stop_program(ProgramRunner& runner, const s
 void Manager::collect_dependents(const ProgramRunner& runner, std::vector<ProgramRunner*>& found,
                                  std::unordered_set<const ProgramRunner*>& seen) {
   for (const auto& dependent : dependencies_.dependents_of(runner.program().name)) {
-    if (!stops_with_dependency(*dependent.terms) || dependent.runner->at_rest()) continue;
+    if (!stops_with_dependency(dependent.terms) || dependent.runner->at_rest()) continue;
     if (!seen.insert(dependent.runner).second) continue;
     collect_dependents(*dependent.runner, found, seen);
     found.push_back(dependent.runner);
@@ -151,7 +151,7 @@ void Manager::try_stop(ProgramRunner& runner) {
   auto pending = stops_pending_.find(&runner);
   if (pending == stops_pending_.end()) return;
   for (const auto& dependent : dependencies_.dependents_of(runner.program().name))
-    if (stops_with_dependency(*dependent.terms) && !dependent.runner->at_rest()) return;
+    if (stops_with_dependency(dependent.terms) && !dependent.runner->at_rest()) return;
   std::string cause = std::move(pending->second);
   stops_pending_.erase(pending);
   runner.stop(cause);
@@ -166,8 +166,8 @@ void Manager::follow_dependency(const ProgramRunner& runner, State from, State t
     ProgramRunner& other = *dependent.runner;
     if (other.state() == State::waiting && dependencies_.unmet(other.program()).empty()) {
       other.dependencies_met(name + " " +
-                             config::dependency_condition_name(dependent.terms->condition));
-    } else if (dependent.terms->restart && to == State::starting &&
+                             config::dependency_condition_name(dependent.terms.condition));
+    } else if (dependent.terms.restart && to == State::starting &&
                (from == State::backoff || from == State::restarting) && !other.at_rest() &&
                other.state() != State::waiting && !shutting_down()) {
       restarts_pending_.emplace(&other, "its dependency " + name + " restarted");

@@ -181,3 +181,30 @@ TEST_SUITE("dependencies") {
     CHECK(w.runner("db").state() == State::starting);
   }
 }
+
+TEST_SUITE("dependencies") {
+  TEST_CASE(
+      "a reload that replaces a dependent's terms, restarts its dependency and removes a "
+      "program: transitions meanwhile see valid terms, and restart: true follows") {
+    // web comes first in the file: it takes its new configuration before db restarts (and
+    // before the index is rebuilt); the sanitizer build would catch terms read from the old one.
+    World w;
+    w.start(program_yaml("web", "    depends_on: {db: {condition: ready, restart: true}}\n") +
+            program_yaml("db") + program_yaml("gone", "    depends_on: [db]\n"));
+    REQUIRE(w.wait_for("web", State::running));
+    REQUIRE(w.wait_for("gone", State::running));
+    int web = w.launcher.last_pid("web");
+    // Two dependencies where there was one: the vector the old terms lived in is freed.
+    auto result = w.reload(
+        program_yaml(
+            "web", "    depends_on: {db: {condition: started, restart: true}, cache: started}\n") +
+        program_yaml("db", "    environment: {CHANGED: \"1\"}\n") + program_yaml("cache"));
+    CHECK(result.restarted == std::vector<std::string>{"db"});
+    CHECK(result.added == std::vector<std::string>{"cache"});
+    CHECK(result.removed == std::vector<std::string>{"gone"});
+    REQUIRE(w.run_until([&] {
+      return w.launcher.launches_of("db").size() == 2 && w.launcher.last_pid("web") != web &&
+             w.runner("web").state() == State::running;
+    }));
+  }
+}
