@@ -292,13 +292,15 @@ class BackendV1 final : public Backend {
     return files::make_dir(dir);
   }
 
-  // Makes sure the program's cgroup exists in an optional hierarchy it now uses. When the
-  // cgroup is made for a live program (a reload added cpu: or io:), its processes are moved
-  // in: the helper put them only where their first limits asked.
+  // Makes sure the program's cgroup exists in an optional hierarchy it now uses. For a live
+  // program (a reload added cpu: or io:) its processes are moved in: the helper put them only
+  // where their first limits asked. Also when the cgroup was there already (one left by an
+  // earlier setting keeps no process of this run): a pid already in it is written again for
+  // nothing.
   Result<void> join_optional(const std::string& program, const std::string& dir, bool fresh) {
     auto made = make_optional_dir(dir);
     if (!made) return made.error();
-    if (!*made || fresh) return success();
+    if (fresh) return success();
     auto pids = files::read_pids(memory_dir(program) + "/cgroup.procs");
     if (!pids) return pids.error();
     for (pid_t pid : *pids) {
