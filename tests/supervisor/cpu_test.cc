@@ -78,7 +78,9 @@ TEST_SUITE("supervision") {
     REQUIRE(status.cpu_seconds.has_value());
     REQUIRE(status.cpu_throttled_seconds.has_value());
     CHECK(*status.cpu_seconds > 0.0);
-    CHECK(*status.cpu_throttled_seconds > 0.0);
+    // Throttled only if it reached its quota: a host whose other work leaves the loop less
+    // than its half (CI's fuzzers hold both CPUs for a minute) may never throttle it.
+    if (share > 0.45) CHECK(*status.cpu_throttled_seconds > 0.0);
   }
 
   TEST_CASE("cpu: added on reload is applied to the running program, without a restart") {
