@@ -20,8 +20,9 @@ constexpr std::array<std::string_view, 10> kRowFields = {"name",
                                                          "last_exit"};
 
 // Where the reader is: in the response object (1), its "programs" array (2), a program (3),
-// a program's "last_exit" object (4). Anything nested elsewhere is a shape it does not
-// expect, and ends the reading (false from a callback): the caller falls back to the tree.
+// a program's "last_exit" object or a list of scalars the row does not show (4, e.g.
+// waiting_for). Anything nested elsewhere is a shape it does not expect, and ends the reading
+// (false from a callback): the caller falls back to the tree.
 class RowReader final : public nlohmann::json_sax<Json> {
  public:
   // `programs_at_most`: room for the rows at once. Grown by doubling, they were copied into
@@ -70,11 +71,21 @@ class RowReader final : public nlohmann::json_sax<Json> {
     return true;
   }
   bool start_array(std::size_t) override {
+    if (depth_ == 3) {
+      // A list where the row wants a value is left to the tree (which shows it as "?").
+      for (auto field : kRowFields)
+        if (key_ == field) return false;
+      skipping_list_ = true;
+      return ++depth_, true;
+    }
     if (depth_ != 1 || key_ != "programs" || programs_seen_) return false;
     programs_seen_ = true;
     return ++depth_, true;
   }
-  bool end_array() override { return --depth_, true; }
+  bool end_array() override {
+    skipping_list_ = false;
+    return --depth_, true;
+  }
   bool key(string_t& value) override {
     key_ = std::move(value);
     return true;
@@ -97,7 +108,7 @@ class RowReader final : public nlohmann::json_sax<Json> {
           }
         return true;
       case 4:
-        last_exit_[key_] = std::move(value);
+        if (!skipping_list_) last_exit_[key_] = std::move(value);
         return true;
       default:
         return false;  // a program that is not an object
@@ -109,6 +120,7 @@ class RowReader final : public nlohmann::json_sax<Json> {
   std::string key_;
   bool ok_ = false;
   bool programs_seen_ = false;
+  bool skipping_list_ = false;  // inside a program's list (depth 4)
   Json program_;
   Json last_exit_;
   std::vector<StatusRow> rows_;

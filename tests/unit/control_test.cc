@@ -428,8 +428,13 @@ TEST_CASE("ctl table read from the line: the rows of the parsed response, or nul
   crashed.limits_pending = "memory.max 128 MiB -> 16 MiB: refused";
   crashed.last_oom_at = now;
   crashed.last_exit = ExitInfo{ExitKind::signal, 0, SIGSEGV, "", now - std::chrono::hours(3)};
+  // A waiting program carries a list (waiting_for): read past, not a reason to give up.
+  ProgramStatus waiting;
+  waiting.name = "web2";
+  waiting.state = State::waiting;
+  waiting.waiting_for = {"db", "migrate"};
   for (const auto& statuses : std::vector<std::vector<ProgramStatus>>{
-           {}, {web}, {web, leaky, crashed}, {leaky, leaky, web}}) {
+           {}, {web}, {web, leaky, crashed}, {leaky, leaky, web}, {waiting, web, waiting}}) {
     std::string line = status_line(statuses);
     REQUIRE(table_of(line));
     CHECK(*table_of(line) == parsed_table(line));
@@ -440,7 +445,8 @@ TEST_CASE("ctl table read from the line: the rows of the parsed response, or nul
         R"({"ok":true,"programs":[{"name":"a","name":"b","restarts":1.5,"uptime_seconds":3}]})",
         R"({"programs":[{"state":"running","last_exit":{"kind":"exited","code":2}}],"ok":true})",
         R"({"ok":true,"programs":[{"last_exit":{"description":"gone","at":"bad"}}],"x":"y"})",
-        R"({"ok":true,"programs":[{}]} )"}) {
+        R"({"ok":true,"programs":[{}]} )",
+        R"({"ok":true,"programs":[{"name":"a","x":[1,"b",null],"state":"waiting"}]})"}) {
     REQUIRE_MESSAGE(table_of(line), line);
     CHECK(*table_of(line) == parsed_table(line));
   }
@@ -448,8 +454,9 @@ TEST_CASE("ctl table read from the line: the rows of the parsed response, or nul
   for (const char* line :
        {R"({"ok":false,"error":"no"})", R"({"ok":"yes","programs":[]})", R"({"programs":[]})",
         R"({"ok":true,"programs":null})", R"({"ok":true,"programs":[1]})",
-        R"({"ok":true,"programs":[{"x":[]}]})", R"({"ok":true,"programs":[],"ok":1})", "not json",
-        R"({"ok":true,)", R"({"ok":true,"programs":[]}{})"})
+        R"({"ok":true,"programs":[{"name":[]}]})", R"({"ok":true,"programs":[{"x":[{}]}]})",
+        R"({"ok":true,"programs":[],"ok":1})", "not json", R"({"ok":true,)",
+        R"({"ok":true,"programs":[]}{})"})
     CHECK_MESSAGE(!table_of(line), line);
 }
 
